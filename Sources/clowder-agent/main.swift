@@ -1,0 +1,2 @@
+import Agent
+print("clowder-agent \(AgentVersion.current)")
