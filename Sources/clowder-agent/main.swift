@@ -1,2 +1,0 @@
-import Agent
-print("clowder-agent \(AgentVersion.current)")

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what Clowder Metrics needs on a fresh Debian 12 machine of this kind:
+# the C libraries the Swift targets link, the servers the tests start, the
+# peers the benchmarks compare against, and a Python venv for test helpers.
+# Idempotent: re-running it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  libcurl4-openssl-dev libpcre2-dev librabbitmq-dev libsqlite3-dev zlib1g-dev pkg-config
+  nginx-light rabbitmq-server influxdb postgresql
+  python3-venv iproute2 libcap2-bin procps
+  goaccess mtail prometheus-blackbox-exporter hyperfine
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts some services on install where it can; the tests start their own.
+fi
+
+PYPI=(http-message-signatures==3.0.0 schemathesis==4.32.5)
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import http_message_signatures" 2>/dev/null; then
+  .venv/bin/pip install -q "${PYPI[@]}"
+fi
