@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what is missing, starts the servers the tests need (RabbitMQ,
+# InfluxDB, PostgreSQL; NGINX is started by the tests), builds and runs every
+# test. This is the README's test command and what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/opt/swift/usr/bin:$PATH
+./scripts/install-deps.sh
+./scripts/start-servers.sh
+swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Wrapping|Write)' || { echo "test: build failed" >&2; exit 1; }
+# Release build of the agent, used by tests that run it as a process.
+swift build -c release --product clowder-agent 2>&1 | tail -1
+swift test --skip-build "$@"
