@@ -1,0 +1,69 @@
+/// Every setting of the agent: its key, default, unit and meaning.
+///
+/// Keys are read from the settings file given with `--env-file` and from the
+/// process environment, which wins. The table is the single source of the
+/// names: `clowder-agent check` lists it, and unknown `CLOWDER_METRICS_` keys
+/// are refused so that a typo does not silently fall back to a default.
+public enum ConfigKeys {
+    /// One documented setting.
+    public struct Setting: Sendable {
+        /// Full key, e.g. `CLOWDER_METRICS_WINDOW`.
+        public var key: String
+        /// Default as written in a settings file (empty: unset).
+        public var defaultValue: String
+        /// One line: meaning and unit.
+        public var help: String
+    }
+
+    /// The prefix of every key.
+    public static let prefix = "CLOWDER_METRICS_"
+
+    static func s(_ name: String, _ def: String, _ help: String) -> Setting {
+        Setting(key: prefix + name, defaultValue: def, help: help)
+    }
+
+    /// All settings, in the order of the example files.
+    public static let all: [Setting] = [
+        // Identity
+        s("AGENT_ID", "", "agent id sent with every batch and as the `agent` tag (default: the host name)"),
+        s("HOST", "", "host name, the `host` tag (default: gethostname())"),
+        s("REGION", "local", "region tag on every point, e.g. eu-west"),
+        // Access logs
+        s("ACCESS_LOG", "", "access logs to tail: comma-separated paths or globs; empty = probe-only agent"),
+        s("LOG_FORMAT", "combined", "NGINX log_format: a name (combined, clowder_metrics, or one defined in NGINX_CONFIG) or the format string"),
+        s("NGINX_CONFIG", "", "file with `nginx -T` output or nginx.conf, to read log_format definitions from"),
+        s("READ_FROM", "end", "where to start in files already present at the first start: end | start"),
+        s("CONTEXT_PREFIX", "", "Clowder's application.context, e.g. /clowder (empty: served at /)"),
+        s("MAX_LINE_BYTES", "65536", "longest log line kept, bytes; longer lines are cut and counted"),
+        s("WINDOW", "60", "aggregation window, seconds (UTC-aligned)"),
+        s("ALLOWED_LATENESS", "30", "how long a window stays open after its end for late lines, seconds"),
+        s("EMIT_EVENTS", "false", "also send one Clowder-style event per resource view, download, upload, delete, extraction: true | false"),
+        // Probes
+        s("HTTP_TARGETS", "", "HTTP(S) URLs to probe, comma-separated (e.g. https://clowder.example.org/healthz)"),
+        s("PING_TARGETS", "", "hosts to ping (ICMP), comma-separated"),
+        s("STUB_STATUS_URL", "", "NGINX stub_status URL on loopback, e.g. http://127.0.0.1/nginx_status"),
+        s("PROBE_INTERVAL", "30", "seconds between probe rounds, per target"),
+        s("PING_COUNT", "5", "ICMP echoes per round"),
+        s("PING_INTERVAL", "0.2", "seconds between echoes in a round"),
+        s("HTTP_TIMEOUT", "10", "HTTP probe timeout, seconds"),
+        s("HTTP_EXPECT_STATUS", "", "expected HTTP status (empty: any 2xx/3xx is up)"),
+        s("HTTP_EXPECT_BODY", "", "substring the body must contain (Clowder's /healthz answers `healthy`)"),
+        s("HTTP_FOLLOW_REDIRECTS", "true", "follow redirects: true | false"),
+        // Delivery
+        s("INGEST_URL", "", "clowder-ingest base URL, e.g. https://metrics.example.org; empty = write JSON lines to OUTPUT_FILE"),
+        s("OUTPUT_FILE", "-", "with no INGEST_URL: where closed windows go as JSON lines; - = standard output"),
+        s("API_KEY_ID", "", "key id (RFC 9421 keyid) of the agent's key"),
+        s("API_KEY_FILE", "", "file holding the agent's HMAC secret (never put secrets on the command line)"),
+        s("CA_FILE", "", "CA bundle for the ingest's TLS certificate (default: the system's)"),
+        s("SPOOL_PATH", "/var/lib/clowder-metrics/spool.db", "SQLite spool and checkpoint file"),
+        s("SPOOL_MAX_BYTES", "268435456", "spool bound, bytes; when full the oldest batch is dropped and counted"),
+        s("BATCH_MAX_POINTS", "1000", "a batch closes at this many points and events"),
+        s("BATCH_MAX_BYTES", "1048576", "... or at this many JSON bytes"),
+        s("BATCH_MAX_AGE", "10", "... or this many seconds after its first point"),
+        s("SHUTDOWN_GRACE", "10", "on SIGTERM, seconds to keep trying to send what is spooled"),
+        s("LOG_LEVEL", "info", "agent log level: trace | debug | info | notice | warning | error | critical"),
+    ]
+
+    /// The setting for `key`, if it is one of ``all``.
+    public static func setting(_ key: String) -> Setting? { all.first { $0.key == key } }
+}

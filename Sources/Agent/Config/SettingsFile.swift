@@ -1,0 +1,105 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The agent's settings file, checked line by line before its values are read.
+///
+/// Two spellings are accepted, with `#` comments and blank lines in both:
+/// - `KEY=value` lines (an env file, as systemd's `EnvironmentFile=` reads it);
+/// - flat YAML, `KEY: value` (the "YAML-like env file"); nested mappings and
+///   lists are refused.
+///
+/// The values themselves are read through swift-configuration's providers
+/// (``AgentConfiguration/load(envFile:environment:)``); this type only finds
+/// syntax errors and unknown keys with their line numbers, which those
+/// providers skip silently.
+public struct SettingsFile: Sendable {
+    /// The two accepted spellings.
+    public enum Syntax: Sendable { case env, yaml }
+
+    /// The file path.
+    public var path: String
+    /// Which spelling the file uses (by extension `.yaml`/`.yml`, else by its first setting).
+    public var syntax: Syntax
+    /// Every key with the line it is set on (1-based) and its raw value (quotes removed).
+    public var entries: [String: (line: Int, value: String)]
+
+    /// Reads and checks the file.
+    /// - Throws: ``ConfigError`` `.unreadableFile` or `.syntax` naming the line.
+    public init(path: String) throws {
+        let text: String
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            text = String(decoding: data, as: UTF8.self)
+        } catch {
+            throw ConfigError(.unreadableFile, source: path, expected: "cannot read the settings file (\(error))")
+        }
+        try self.init(path: path, text: text)
+    }
+
+    /// Checks settings given as text (`path` is used in messages and to pick the syntax).
+    /// - Throws: ``ConfigError`` `.syntax`.
+    public init(path: String, text: String) throws {
+        self.path = path
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lower = path.lowercased()
+        var syntax: Syntax? = lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") ? .yaml : nil
+        var entries: [String: (line: Int, value: String)] = [:]
+        for (index, raw) in lines.enumerated() {
+            let number = index + 1
+            var line = Substring(raw)
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed == "---" { continue }
+            let eq = trimmed.firstIndex(of: "=")
+            let colon = trimmed.firstIndex(of: ":")
+            if syntax == nil {
+                if let eq, colon.map({ eq < $0 }) ?? true { syntax = .env } else { syntax = .yaml }
+            }
+            let where_ = "\(path):\(number)"
+            let key: String
+            var value: String
+            switch syntax! {
+            case .env:
+                guard let eq else {
+                    throw ConfigError(.syntax, source: where_, expected: "expected KEY=value, found \"\(trimmed.prefix(80))\"")
+                }
+                key = String(trimmed[..<eq]).trimmingCharacters(in: .whitespaces)
+                    .replacingOccurrences(of: "export ", with: "")
+                value = String(trimmed[trimmed.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+            case .yaml:
+                if line.first == " " || line.first == "\t" || trimmed.hasPrefix("- ") {
+                    throw ConfigError(
+                        .syntax, source: where_,
+                        expected: "nested YAML is not supported: write flat `KEY: value` lines (lists as comma-separated strings)")
+                }
+                guard let colon else {
+                    throw ConfigError(.syntax, source: where_, expected: "expected `KEY: value`, found \"\(trimmed.prefix(80))\"")
+                }
+                key = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
+                value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                if value.isEmpty {
+                    // `KEY:` alone would start a nested mapping in YAML; we read it as empty.
+                }
+            }
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw ConfigError(.syntax, source: where_, expected: "invalid key \"\(key)\": use letters, digits and _")
+            }
+            value = Self.unquote(value)
+            entries[key] = (number, value)
+        }
+        self.syntax = syntax ?? .env
+        self.entries = entries
+    }
+
+    /// Removes one pair of matching surrounding quotes, or an unquoted trailing ` # comment`.
+    static func unquote(_ v: String) -> String {
+        if v.count >= 2, let f = v.first, f == "\"" || f == "'", v.last == f {
+            return String(v.dropFirst().dropLast())
+        }
+        if let r = v.range(of: " #") { return String(v[..<r.lowerBound]).trimmingCharacters(in: .whitespaces) }
+        return v
+    }
+}
