@@ -1,11 +1,113 @@
 import Agent
 import ArgumentParser
+import Parsers
 
-/// `clowder-agent parse` (placeholder: to be implemented).
-struct ParseCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "parse", abstract: "Not implemented yet.")
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-    func run() async throws {
-        throw ValidationError("clowder-agent parse is not implemented yet")
+/// `clowder-agent parse FILE…`: one pass over access logs, like `goaccess` or `mtail --one_shot`.
+///
+/// Prints totals and one row per window (and vhost) as a table, or as JSON with `--json`, plus
+/// the number of malformed lines and up to 5 of them with their file and line number. Exits
+/// non-zero, naming the file or format, when a file cannot be read or the format is bad.
+struct ParseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parse",
+        abstract: "Parse NGINX access logs in one pass and print per-window Clowder metrics.",
+        discussion: """
+            The format is `combined` unless given: --log-format takes a name (`combined`, or a name \
+            defined in --nginx-config) or a format string with $variables. With --nginx-config (the \
+            output of `nginx -T`), the format the access_log directive writes is used.
+            """
+    )
+
+    @Argument(help: "Access log files to read, in order.")
+    var files: [String]
+
+    @Option(name: .customLong("log-format"), help: "A log_format name or string (default: combined).")
+    var logFormat: String?
+
+    @Option(name: .customLong("nginx-config"), help: "`nginx -T` output (or nginx.conf) to read log_format directives from.")
+    var nginxConfig: String?
+
+    @Option(help: "Window length in seconds.")
+    var window: Int = 60
+
+    @Option(help: "Allowed lateness in seconds.")
+    var lateness: Int = 30
+
+    @Option(help: "Clowder's context prefix, e.g. /clowder.")
+    var prefix: String = ""
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        let format: LogFormat
+        do {
+            if let path = nginxConfig {
+                let text = try readText(path)
+                let config = try NginxConfig(text: text, file: path)
+                if let name = logFormat, name.contains("$") {
+                    format = try LogFormat(string: name)
+                } else {
+                    format = try config.selectFormat(name: logFormat)
+                }
+            } else {
+                format = try LogFormat.resolve(logFormat ?? "combined")
+            }
+        } catch let e as ParserError {
+            throw ParseFailure(e.description)
+        }
+        let config = AccessLogPipelineConfiguration(logFormat: format, prefix: prefix, windowSeconds: window,
+                                                    latenessSeconds: lateness)
+        let builder: AccessLogReportBuilder
+        do {
+            builder = try AccessLogReportBuilder(configuration: config)
+        } catch let e as ParserError {
+            throw ParseFailure("bad log format \"\(format.name ?? format.string)\": \(e)")
+        } catch let e as AggregationError {
+            throw ParseFailure(e.description)
+        }
+        for file in files {
+            do {
+                try builder.addFile(path: file)
+            } catch let e as AggregationError {
+                throw ParseFailure(e.message)
+            }
+        }
+        let report = builder.finish()
+        if json {
+            print(report.json.jsonString)
+        } else {
+            print(report.table(), terminator: "")
+        }
     }
+
+    private func readText(_ path: String) throws -> String {
+        guard let f = fopen(path, "rb") else {
+            throw ParseFailure("cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n > 0 { bytes += chunk[0..<n] }
+            if n < chunk.count {
+                if ferror(f) != 0 { throw ParseFailure("cannot read \(path): \(String(cString: strerror(errno)))") }
+                break
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A failure of `parse`, printed as `Error: <message>` with exit status 1 (no usage text).
+private struct ParseFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
 }

@@ -1,0 +1,367 @@
+import MetricsModel
+import Parsers
+
+/// The record path of the agent: access-log line → ``AccessLogParser`` → ``ClowderClassifier``
+/// → tumbling windows → `nginx_access` points (and optional Clowder events).
+///
+/// Windows are aligned to multiples of ``AccessLogPipelineConfiguration/windowSeconds`` since
+/// the epoch, by each line's own time in UTC. A window closes when the newest line seen is past
+/// its end plus the allowed lateness; a line for a window already closed is counted in the
+/// oldest open window and in `late_lines`. A line that does not parse is counted in
+/// `malformed_lines` (in the window of its time when the start of the line still gives one,
+/// otherwise in the window of the previous good line), and up to 5 are kept as samples.
+///
+/// Per window and virtual host (`$host`, else `$server_name`, when logged) the point
+/// `nginx_access` has, at the window's start (epoch ns): the integer fields of ``AccessCounter``,
+/// `distinct_clients` (the left-most address of `$remote_addr`), `distinct_connections` (only
+/// when `$connection` is logged), and `request_time_p50`, `_p90`, `_p99`, `_max` in seconds
+/// (only when `$request_time` is logged; exact nearest-rank quantiles at NGINX's millisecond
+/// resolution, see `RequestTimeHistogram`). `bytes_sent` sums `$body_bytes_sent` (else `$bytes_sent`).
+///
+/// Not safe for concurrent use. The whole open state can be saved with ``snapshot()`` and
+/// restored with ``init(configuration:snapshot:)``, so that a crash between two deliveries
+/// counts every line exactly once.
+///
+/// ```swift
+/// let pipeline = try AccessLogPipeline(configuration: config)
+/// bytes.withUnsafeBytes { pipeline.add(line: $0) }
+/// let (points, events) = pipeline.takeClosed()
+/// ```
+public final class AccessLogPipeline {
+    /// What ``add(line:)`` did with a line.
+    public enum LineOutcome: Sendable, Equatable {
+        /// Parsed and counted in its window.
+        case counted
+        /// Parsed, but its window was already closed: counted in the oldest open window and in `late_lines`.
+        case late
+        /// Did not match the format: counted in `malformed_lines`.
+        case malformed
+    }
+
+    /// A malformed line kept for the operator.
+    public struct MalformedSample: Sendable, Equatable {
+        /// 1-based number of the line among those given to this pipeline.
+        public var lineNumber: Int64
+        /// The line, bytes outside printable ASCII written as `\xHH`, cut at 512 bytes.
+        public var text: String
+    }
+
+    /// The settings.
+    public let configuration: AccessLogPipelineConfiguration
+    /// The compiled parser (its ``AccessLogParser/pattern`` is what `check` prints).
+    public let parser: AccessLogParser
+    let classifier: ClowderClassifier
+    let windowMs: Int64
+    let latenessMs: Int64
+    let vhostField: AccessField?
+    let logsConnection: Bool
+    let logsRequestTime: Bool
+    let bytesField: AccessField?
+    var record: AccessRecord
+
+    var windows: [Window] = []
+    /// The newest line time seen, epoch ms (`Int64.min` before the first line).
+    public internal(set) var watermark: Int64 = .min
+    var lastStart: Int64 = .min
+    var lastVhost: [UInt8] = []
+    var lastAggregate: WindowAggregate?
+    var lastGoodStart: Int64 = .min
+    var pendingMalformed: Int64 = 0
+    var pendingEvents: [ClowderEvent] = []
+    /// Lines given to ``add(line:)`` so far (restored from a snapshot).
+    public internal(set) var lineCount: Int64 = 0
+    /// Malformed lines so far (restored from a snapshot).
+    public internal(set) var malformedCount: Int64 = 0
+    /// Up to 5 malformed lines (not part of the snapshot).
+    public private(set) var malformedSamples: [MalformedSample] = []
+
+    // Totals across closed windows, for the one-pass report.
+    var collectTotals = false
+    var totalCounters: [Int64] = Array(repeating: 0, count: AccessCounter.allCases.count)
+    var totalClients = ByteStringSet()
+    var totalConnections = IntegerSet()
+    var totalRequestTimes = RequestTimeHistogram()
+
+    /// Creates an empty pipeline.
+    /// - Throws: ``AggregationError`` `.configuration` for a window ≤ 0 s, a lateness < 0 s or a
+    ///   format that logs no time; `Parsers.ParserError` `.pattern` if the format cannot be compiled.
+    public init(configuration: AccessLogPipelineConfiguration) throws {
+        guard configuration.windowSeconds > 0 else {
+            throw AggregationError(.configuration, "window must be at least 1 second, got \(configuration.windowSeconds)",
+                                   key: "window")
+        }
+        guard configuration.latenessSeconds >= 0 else {
+            throw AggregationError(.configuration, "allowed lateness must be 0 seconds or more, got \(configuration.latenessSeconds)",
+                                   key: "lateness")
+        }
+        self.configuration = configuration
+        parser = try AccessLogParser(format: configuration.logFormat)
+        guard parser.logsTime else {
+            throw AggregationError(.configuration,
+                                   "log_format \"\(configuration.logFormat.name ?? configuration.logFormat.string)\" logs no time: add $time_local, $time_iso8601 or $msec",
+                                   key: "log_format")
+        }
+        classifier = ClowderClassifier(prefix: configuration.prefix)
+        windowMs = Int64(configuration.windowSeconds) * 1000
+        latenessMs = Int64(configuration.latenessSeconds) * 1000
+        vhostField = parser.logs(.host) ? .host : parser.logs(.serverName) ? .serverName : nil
+        logsConnection = parser.logs(.connection)
+        logsRequestTime = parser.logs(.requestTime)
+        bytesField = parser.logs(.bodyBytesSent) ? .bodyBytesSent : parser.logs(.bytesSent) ? .bytesSent : nil
+        record = parser.makeRecord()
+    }
+
+    // MARK: - Lines
+
+    /// Counts one line (without its newline). Never throws: a line that does not parse is
+    /// counted as malformed.
+    @discardableResult
+    public func add(line: UnsafeRawBufferPointer) -> LineOutcome {
+        lineCount &+= 1
+        guard parser.parse(line, into: &record) else {
+            addMalformed(line)
+            return .malformed
+        }
+        let t = record.timeMilliseconds
+        if t > watermark { watermark = t }
+        var start = floorStart(t)
+        var late = false
+        if isClosed(start) {
+            late = true
+            start = oldestOpenStart()
+        }
+        let vhost: UnsafeRawBufferPointer
+        if let vf = vhostField, let r = record.span(vf) {
+            vhost = UnsafeRawBufferPointer(rebasing: line[r])
+        } else {
+            vhost = UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+        let agg = aggregate(start: start, vhost: vhost)
+        lastGoodStart = start
+        count(line, agg, late: late)
+        return late ? .late : .counted
+    }
+
+    @inline(__always)
+    private func count(_ line: UnsafeRawBufferPointer, _ agg: WindowAggregate, late: Bool) {
+        let status = record.status
+        let k = classifier.classify(record, in: line)
+        agg.counters.withUnsafeMutableBufferPointer { c in
+            c[AccessCounter.requests.rawValue] &+= 1
+            let klass = status / 100
+            if klass >= 1, klass <= 5 { c[AccessCounter.status1xx.rawValue &+ klass &- 1] &+= 1 }
+            if let bf = bytesField {
+                let b = bf == .bodyBytesSent ? record.bodyBytesSentValue : record.bytesSentValue
+                if b > 0 { c[AccessCounter.bytesSent.rawValue] &+= b }
+            }
+            if late { c[AccessCounter.lateLines.rawValue] &+= 1 }
+            if k.isBot { c[AccessCounter.botRequests.rawValue] &+= 1 }
+            if k.isAPICall { c[AccessCounter.apiCalls.rawValue] &+= 1 }
+            if k.isAsset { c[AccessCounter.assetRequests.rawValue] &+= 1 }
+            if k.isPageView { c[AccessCounter.pageViews.rawValue] &+= 1 }
+            switch k.action {
+            case .none: break
+            case .view:
+                switch k.resourceType {
+                case .file: c[AccessCounter.viewFile.rawValue] &+= 1
+                case .dataset: c[AccessCounter.viewDataset.rawValue] &+= 1
+                case .collection: c[AccessCounter.viewCollection.rawValue] &+= 1
+                case .space: c[AccessCounter.viewSpace.rawValue] &+= 1
+                case .none: break
+                }
+            case .download:
+                switch k.resourceType {
+                case .file: c[AccessCounter.downloadFile.rawValue] &+= 1
+                case .dataset: c[AccessCounter.downloadDataset.rawValue] &+= 1
+                case .collection: c[AccessCounter.downloadCollection.rawValue] &+= 1
+                default: break
+                }
+            case .partialDownload: c[AccessCounter.partialDownloads.rawValue] &+= 1
+            case .upload: c[AccessCounter.uploads.rawValue] &+= 1
+            case .delete: c[AccessCounter.deletes.rawValue] &+= 1
+            case .extraction: c[AccessCounter.extractions.rawValue] &+= 1
+            }
+        }
+        if let r = record.clientAddressSpan(in: line) {
+            agg.clients.insert(UnsafeRawBufferPointer(rebasing: line[r]))
+        }
+        if logsConnection, record.connectionValue >= 0 { agg.connections.insert(record.connectionValue) }
+        if logsRequestTime, record.requestTimeMillisecondsValue >= 0 {
+            agg.requestTimes.add(milliseconds: record.requestTimeMillisecondsValue)
+        }
+        if configuration.emitEvents, k.action != .none, k.action != .partialDownload {
+            pendingEvents.append(event(k, line))
+        }
+    }
+
+    private func event(_ k: ClowderClassification, _ line: UnsafeRawBufferPointer) -> ClowderEvent {
+        var m: [String: JSONValue] = [
+            "category": .string(k.action.eventCategory ?? "unknown"),
+            "source": "nginx",
+            "created": .int(record.timeMilliseconds),
+        ]
+        if let t = k.resourceType.name { m["type"] = .string(t) }
+        if let id = k.resourceID {
+            m["resource_id"] = .string(String(decoding: UnsafeRawBufferPointer(rebasing: line[id]), as: UTF8.self))
+        }
+        if let target = record.string(.target, in: line) { m["url"] = .string(ClowderClassifier.redactKeys(target)) }
+        if let user = record.string(.remoteUser, in: line) { m["user_id"] = .string(user) }
+        if let b = (bytesField == .bytesSent ? record.bytesSent : record.bodyBytesSent) { m["size"] = .int(b) }
+        return ClowderEvent(m)
+    }
+
+    private func addMalformed(_ line: UnsafeRawBufferPointer) {
+        malformedCount &+= 1
+        if malformedSamples.count < 5 {
+            malformedSamples.append(MalformedSample(lineNumber: lineCount, text: Self.printable(line)))
+        }
+        var start: Int64
+        if let t = parser.recoverTime(line) {
+            start = floorStart(t)
+        } else if lastGoodStart != .min {
+            start = lastGoodStart
+        } else {
+            pendingMalformed += 1
+            return
+        }
+        if isClosed(start) { start = oldestOpenStart() }
+        let agg = lastVhost.withUnsafeBytes { aggregate(start: start, vhost: $0) }
+        agg.bump(.malformedLines)
+    }
+
+    /// A line made printable for a sample: bytes outside 0x20…0x7E as `\xHH`, cut at 512 bytes.
+    public static func printable(_ line: UnsafeRawBufferPointer) -> String {
+        var s = ""
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for c in line.prefix(512) {
+            if c >= 0x20 && c < 0x7F { out.append(c) } else {
+                out += [0x5C, 0x78, hex[Int(c >> 4)], hex[Int(c & 15)]]
+            }
+        }
+        s = String(decoding: out, as: UTF8.self)
+        if line.count > 512 { s += "…" }
+        return s
+    }
+
+    // MARK: - Windows
+
+    @inline(__always)
+    func floorStart(_ t: Int64) -> Int64 {
+        let q = t / windowMs
+        return (t % windowMs < 0 ? q - 1 : q) * windowMs
+    }
+
+    @inline(__always)
+    func isClosed(_ start: Int64) -> Bool {
+        watermark != .min && start + windowMs + latenessMs < watermark
+    }
+
+    /// The oldest window not closed, or the window holding the watermark when none is open.
+    func oldestOpenStart() -> Int64 {
+        for w in windows where !isClosed(w.start) { return w.start }
+        return floorStart(watermark)
+    }
+
+    @inline(__always)
+    private func aggregate(start: Int64, vhost: UnsafeRawBufferPointer) -> WindowAggregate {
+        if start == lastStart, let a = lastAggregate, lastVhost.count == vhost.count,
+           vhost.count == 0 || lastVhost.withUnsafeBytes({ $0.elementsEqual(vhost) })
+        {
+            return a
+        }
+        let w = window(start: start)
+        let a = w.aggregate(vhost: vhost)
+        if pendingMalformed > 0 {
+            a.counters[AccessCounter.malformedLines.rawValue] += pendingMalformed
+            pendingMalformed = 0
+        }
+        lastStart = start
+        if lastVhost.count != vhost.count || !lastVhost.withUnsafeBytes({ $0.elementsEqual(vhost) }) {
+            lastVhost = Array(vhost)
+        }
+        lastAggregate = a
+        return a
+    }
+
+    private func window(start: Int64) -> Window {
+        var i = windows.count
+        while i > 0 {
+            let w = windows[i - 1]
+            if w.start == start { return w }
+            if w.start < start { break }
+            i -= 1
+        }
+        let w = Window(start: start)
+        windows.insert(w, at: i)
+        return w
+    }
+
+    /// Moves the watermark forward to `epochMilliseconds` (e.g. the wall clock when no line has
+    /// arrived for a while), so that idle windows can close. Never moves it back.
+    public func advanceWatermark(toEpochMilliseconds t: Int64) {
+        if t > watermark { watermark = t }
+    }
+
+    /// The points of every window that is closed, oldest first (then by vhost), and the events
+    /// made since the last call; both are removed from the pipeline.
+    public func takeClosed() -> (points: [Point], events: [ClowderEvent]) {
+        var points: [Point] = []
+        while let w = windows.first, isClosed(w.start) {
+            windows.removeFirst()
+            finish(w, into: &points)
+        }
+        let events = pendingEvents
+        pendingEvents = []
+        return (points, events)
+    }
+
+    /// Closes every open window (at shutdown): their points and the pending events.
+    public func closeAll() -> (points: [Point], events: [ClowderEvent]) {
+        var points: [Point] = []
+        for w in windows { finish(w, into: &points) }
+        windows = []
+        let events = pendingEvents
+        pendingEvents = []
+        return (points, events)
+    }
+
+    private func finish(_ w: Window, into points: inout [Point]) {
+        if lastStart == w.start { lastAggregate = nil; lastStart = .min }
+        let order = w.vhosts.indices.sorted { w.vhosts[$0].lexicographicallyPrecedes(w.vhosts[$1]) }
+        for i in order {
+            let a = w.aggregates[i]
+            points.append(point(start: w.start, vhost: w.vhosts[i], a))
+            if collectTotals {
+                for c in 0..<totalCounters.count { totalCounters[c] += a.counters[c] }
+                totalClients.formUnion(a.clients)
+                totalConnections.formUnion(a.connections)
+                totalRequestTimes.merge(a.requestTimes)
+            }
+        }
+    }
+
+    func fields(counters: [Int64], clients: Int, connections: Int, times: RequestTimeHistogram) -> [String: JSONValue] {
+        var f: [String: JSONValue] = [:]
+        for c in AccessCounter.allCases { f[c.fieldName] = .int(counters[c.rawValue]) }
+        f["distinct_clients"] = .int(Int64(clients))
+        if logsConnection { f["distinct_connections"] = .int(Int64(connections)) }
+        if logsRequestTime, times.count > 0 {
+            let q = times.quantiles(perMille: [500, 900, 990])
+            f["request_time_p50"] = .double(Double(q[0]) / 1000)
+            f["request_time_p90"] = .double(Double(q[1]) / 1000)
+            f["request_time_p99"] = .double(Double(q[2]) / 1000)
+            f["request_time_max"] = .double(Double(times.maximum) / 1000)
+        }
+        return f
+    }
+
+    private func point(start: Int64, vhost: [UInt8], _ a: WindowAggregate) -> Point {
+        var tags = configuration.tags
+        if !vhost.isEmpty { tags["vhost"] = String(decoding: vhost, as: UTF8.self) }
+        return Point(measurement: "nginx_access", tags: tags,
+                     fields: fields(counters: a.counters, clients: a.clients.count, connections: a.connections.count,
+                                    times: a.requestTimes),
+                     timeNanoseconds: start * 1_000_000)
+    }
+}
