@@ -16,12 +16,14 @@ import Synchronization
 ///
 /// Outcomes:
 /// - 2xx (a `"duplicate"` answer too): the batch is removed from the spool.
-/// - 408, 429, 5xx, no response (network, TLS, timeout): retried after
+/// - 4xx other than 408 and 429: the batch moves to the dead-letter table,
+///   logged once with the server's problem detail (RFC 9457), and the next batch goes.
+/// - 408, 429, 5xx, any other status (a 3xx: curl does not follow redirects
+///   for a POST here) and no response (network, TLS, timeout): retried after
 ///   `Retry-After` when the server sent one (seconds or HTTP-date, RFC 9110
-///   §10.2.3), else after a random delay in 0…min(`retryMax`, `retryInitial`·2ⁿ⁻¹)
-///   for the n-th failure in a row ("full jitter").
-/// - any other status: the batch moves to the dead-letter table, logged once
-///   with the server's problem detail (RFC 9457), and the next batch goes.
+///   §10.2.3, at most `retryAfterMax`), else after a random delay in
+///   0…min(`retryMax`, `retryInitial`·2ⁿ⁻¹) for the n-th failure in a row
+///   ("full jitter", https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
 ///
 /// ```swift
 /// let forwarder = try Forwarder(configuration: config, spool: spool, logger: logger)
