@@ -9,10 +9,13 @@ import Testing
 /// with the PyPI package `http-message-signatures` (an implementation
 /// independent of ours), de-duplicates by `Idempotency-Key` and records batches.
 @Suite(.serialized) struct ForwarderTests {
-    static func setUp(maxBytes: Int64 = 64 << 20) throws -> (URL, Receiver, Spool, Forwarder) {
+    static func setUp(maxBytes: Int64 = 64 << 20, tls: Bool = false, trustReceiver: Bool = true) throws
+        -> (URL, Receiver, Spool, Forwarder)
+    {
         let dir = try makeTempDirectory("forwarder")
-        let receiver = try Receiver(keys: [Samples.keyID: Samples.secret], directory: dir)
-        let config = try Samples.configuration(dir, ingestURL: receiver.baseURL, maxBytes: maxBytes)
+        let receiver = try Receiver(keys: [Samples.keyID: Samples.secret], directory: dir, tls: tls)
+        var config = try Samples.configuration(dir, ingestURL: receiver.baseURL, maxBytes: maxBytes)
+        if trustReceiver { config.caFile = receiver.caFile }
         let spool = try Spool(path: config.spoolPath, maxBytes: config.spoolMaxBytes)
         var logger = Logger(label: "test.delivery")
         logger.logLevel = .critical
@@ -212,6 +215,36 @@ import Testing
         logger.logLevel = .critical
         let second = try Forwarder(configuration: forwarder.configuration, spool: spool, logger: logger)
         #expect(await second.drain(grace: .milliseconds(500)) == 1)
+    }
+
+    /// HTTPS with TLS verification on (the default): delivered when the CA
+    /// file is configured; refused (and retried, nothing reaches the server's
+    /// handler) when the self-signed certificate is not trusted.
+    @Test func tlsIsVerified() async throws {
+        do {
+            let (dir, receiver, spool, forwarder) = try Self.setUp(tls: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            #expect(forwarder.configuration.verifyTLS && forwarder.configuration.batchesURL.hasPrefix("https://"))
+            let batch = Samples.batch(1)
+            try spool.commit(batches: [batch], state: [:])
+            forwarder.start()
+            let s = try await receiver.wait { $0.accepted >= 1 }
+            #expect(s.batchIDs == [batch.id])
+            #expect(await forwarder.drain(grace: .seconds(5)) == 0)
+        }
+        do {
+            let (dir, receiver, spool, forwarder) = try Self.setUp(tls: true, trustReceiver: false)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try spool.commit(batches: [Samples.batch(1)], state: [:])
+            forwarder.start()
+            for _ in 0..<400 where forwarder.stats.batchesRetried.load(ordering: .relaxed) < 3 {
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(forwarder.stats.batchesRetried.load(ordering: .relaxed) >= 3)
+            #expect(try await receiver.state().requests == 0)
+            await forwarder.stop()
+            #expect(try spool.count() == 1)
+        }
     }
 
     @Test func configurationErrorsNameTheKey() throws {

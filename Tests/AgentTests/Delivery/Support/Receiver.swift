@@ -16,10 +16,14 @@ final class Receiver: @unchecked Sendable {
     let process = Process()
     let port: Int
     let controlPort: Int
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// With TLS: the self-signed certificate to trust (PEM).
+    let caFile: String?
+    var baseURL: String { "\(caFile == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
-    /// - Parameter keys: keyid → secret bytes the receiver accepts.
-    init(keys: [String: [UInt8]], directory: URL) throws {
+    /// - Parameters:
+    ///   - keys: keyid → secret bytes the receiver accepts.
+    ///   - tls: serve HTTPS with a new self-signed certificate for 127.0.0.1 (see ``caFile``).
+    init(keys: [String: [UInt8]], directory: URL, tls: Bool = false) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.python) else {
             throw Failure("no Python venv at \(Self.python): run scripts/install-deps.sh")
         }
@@ -27,7 +31,7 @@ final class Receiver: @unchecked Sendable {
         let keyJSON = keys.mapValues { Data($0).base64EncodedString() }
         try JSONSerialization.data(withJSONObject: keyJSON).write(to: keysFile)
         process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = [Self.script, "serve", "--keys", keysFile.path]
+        process.arguments = [Self.script, "serve", "--keys", keysFile.path] + (tls ? ["--tls", directory.path] : [])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -39,14 +43,15 @@ final class Receiver: @unchecked Sendable {
             if byte.isEmpty || byte == Data([10]) { break }
             line += byte
         }
-        guard let obj = try? JSONSerialization.jsonObject(with: line) as? [String: Int], let p = obj["port"],
-            let c = obj["control_port"]
+        guard let obj = try? JSONSerialization.jsonObject(with: line) as? [String: Any], let p = obj["port"] as? Int,
+            let c = obj["control_port"] as? Int
         else {
             process.terminate()
             throw Failure("receiver.py did not start: \(String(decoding: line, as: UTF8.self))")
         }
         port = p
         controlPort = c
+        caFile = obj["ca_file"] as? String
     }
 
     deinit {

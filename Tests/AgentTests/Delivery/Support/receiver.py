@@ -4,7 +4,7 @@
 Uses the PyPI package ``http-message-signatures`` (3.0.0), never our Swift code.
 
 Modes:
-  receiver.py serve --keys KEYS.json [--port N] [--control-port N]
+  receiver.py serve --keys KEYS.json [--port N] [--tls DIR]
       A ThreadingHTTPServer on 127.0.0.1 that verifies ``POST /v1/batches`` like
       the ingest does, de-duplicates by Idempotency-Key, counts duplicates,
       gunzips and records each batch. Prints one JSON line
@@ -26,6 +26,8 @@ import base64
 import datetime
 import gzip
 import json
+import os
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +81,7 @@ class State:
         self.mode = "ok"
         self.mode_count = None
         self.retry_after = None
+        self.tls = None  # ssl.SSLContext when serving HTTPS
 
     def take_mode(self):
         with self.lock:
@@ -113,7 +116,7 @@ def make_ingest_handler(state, verifier):
                 state.requests += 1
             if self.path != "/v1/batches":
                 return problem(self, 404, "Not Found", self.path)
-            url = "http://" + self.headers["Host"] + self.path
+            url = ("https://" if state.tls else "http://") + self.headers["Host"] + self.path
             headers = [(k, v) for k, v in self.headers.items()]
             try:
                 verify_request(verifier, "POST", url, dict(headers), body)
@@ -135,6 +138,8 @@ def make_ingest_handler(state, verifier):
             try:
                 if self.headers.get("Content-Encoding") != "gzip":
                     raise ValueError("Content-Encoding is not gzip")
+                if self.headers.get("Content-Type") != "application/json":
+                    raise ValueError("Content-Type is not application/json")
                 batch = json.loads(gzip.decompress(body))
             except Exception as e:
                 with state.lock:
@@ -173,6 +178,8 @@ class Ingest:
                 return
             ThreadingHTTPServer.allow_reuse_address = True
             self.server = ThreadingHTTPServer(("127.0.0.1", self.port), make_ingest_handler(self.state, self.verifier))
+            if self.state.tls is not None:
+                self.server.socket = self.state.tls.wrap_socket(self.server.socket, server_side=True)
             self.server.daemon_threads = True
             self.port = self.server.server_address[1]
             self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -229,17 +236,51 @@ def make_control_handler(state, ingest):
     return Control
 
 
+def self_signed(directory):
+    """A self-signed P-256 certificate for 127.0.0.1 (SAN IP), valid one day: (cert path, key path)."""
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 def serve(args):
     keys_path = args[args.index("--keys") + 1]
     port = int(args[args.index("--port") + 1]) if "--port" in args else 0
     with open(keys_path) as f:
         keys = load_keys(json.load(f))
     state = State()
+    hello = {}
+    if "--tls" in args:
+        hello["ca_file"], key_file = self_signed(args[args.index("--tls") + 1])
+        state.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        state.tls.load_cert_chain(hello["ca_file"], key_file)
     ingest = Ingest(state, make_verifier(keys), port)
     ingest.up()
     control = ThreadingHTTPServer(("127.0.0.1", 0), make_control_handler(state, ingest))
     control.daemon_threads = True
-    print(json.dumps({"port": ingest.port, "control_port": control.server_address[1]}), flush=True)
+    hello.update({"port": ingest.port, "control_port": control.server_address[1]})
+    print(json.dumps(hello), flush=True)
     try:
         control.serve_forever()
     except KeyboardInterrupt:
