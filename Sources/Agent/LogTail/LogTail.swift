@@ -35,6 +35,22 @@ import Glibc
 /// file after its last line, also when rotation renamed it meanwhile (the
 /// directories of the watched paths are searched for it).
 ///
+/// **Choices and limits.**
+/// - An over-long line is cut, not dropped: the parser still sees (and counts,
+///   usually as malformed) a request that happened.
+/// - A file is taken for a copy of another when its first bytes (at least 64,
+///   up to 256) equal those of a followed file; NGINX lines carry a timestamp,
+///   so unrelated logs do not start alike.
+/// - copytruncate loses the lines written between the last poll and the
+///   truncation unless the copy is itself matched by a watched path (logrotate
+///   documents the same window for its own copy). A truncation followed by a
+///   rewrite of exactly the same first bytes cannot be told from growth.
+/// - Overwriting a followed copy in place (`cp access.log access.log.1` when
+///   `access.log.1` exists and is watched) reads it again from 0: logrotate
+///   renames old copies before making a new one, which is handled.
+/// - A file found at the very first start in the middle of a line skips to the
+///   next newline; NGINX writes whole lines with one `write(2)`, so this is rare.
+///
 /// Not thread-safe: confine one `LogTail` to one task (it is `@unchecked
 /// Sendable` only so it can be handed to that task).
 ///
@@ -295,6 +311,16 @@ public final class LogTail: @unchecked Sendable {
             }
             replaced.append(c)   // rewritten in place (copytruncate while stopped) or inode reused
             return false
+        }
+        // 1b. Same inode and first bytes on a renumbered device (a remount, another
+        //     container): the same file, rather than reading it all again.
+        fresh.removeAll { nf in
+            guard let i = open.firstIndex(where: {
+                $0.inode == nf.status.inode && $0.fingerprintLength >= Fingerprint.minimumForCopy && matches(nf.prefix, $0)
+            }) else { return false }
+            let c = open.remove(at: i)
+            add(nf, offset: resumeAt(c, size: nf.status.size), role: .followed)
+            return true
         }
         // 2. Other inode, same first bytes: a copy of a file whose inode was rewritten (copytruncate).
         func takeCopy(_ nf: NewFile, atPath: Bool) -> Bool {

@@ -283,6 +283,22 @@ struct LogTailTests {
         #expect(second.checkpoints.map(\.inode) == [inode(of: log)])
     }
 
+    @Test("a restart on a renumbered device (remount) matches by inode and first bytes")
+    func renumberedDevice() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let log = dir.file("access.log")
+        try append(numberedLines("old", 0..<20), to: log)
+        let first = try LogTail(paths: [log], options: Self.fromStart())
+        try LineCollector().poll(first)
+        let saved = first.checkpoints.map { var c = $0; c.device &+= 1; return c }
+        try append(numberedLines("new", 0..<3), to: log)
+        let second = try LogTail(paths: [log], checkpoints: saved)
+        let c = LineCollector()
+        try c.poll(second)
+        #expect(c.lines == ["new-0", "new-1", "new-2"])
+    }
+
     @Test("same inode, rewritten in place while stopped, is a new file")
     func rewrittenWhileStopped() throws {
         let dir = try TemporaryDirectory()
