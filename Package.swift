@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Parsers", "MetricsModel"], swiftSettings: swiftSettings),
         .testTarget(name: "SinksTests", dependencies: ["Sinks", "Broker", "MetricsModel"], swiftSettings: swiftSettings),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Broker", "MetricsModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "DeployTests", dependencies: ["MetricsModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "DeployTests", dependencies: ["MetricsModel", "Agent"], swiftSettings: swiftSettings),
     ]
 )
 
