@@ -173,7 +173,11 @@ public final class Forwarder: Sendable {
         }
         let headers: [(name: String, value: String)] =
             [("Content-Type", "application/json"), ("Content-Encoding", "gzip")] + signed.fields
-        return poster.post(url: url, headers: headers, body: batch.body, timeout: timeout)
+        // A stop, or a drain whose grace has run out, ends the request in flight.
+        let shouldAbort = { [self] () -> Bool in
+            control.withLock { c in c.stopRequested || (c.drainDeadline.map { Self.monotonic() >= $0 } ?? false) }
+        }
+        return poster.post(url: url, headers: headers, body: batch.body, timeout: timeout, shouldAbort: shouldAbort)
     }
 
     private func handle(_ outcome: HTTPOutcome, for batch: SpooledBatch, failures: inout Int) {

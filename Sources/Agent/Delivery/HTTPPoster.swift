@@ -22,6 +22,8 @@ struct HTTPOutcome: Sendable {
 /// Collects what libcurl's callbacks deliver.
 private final class ResponseSink {
     var body: [UInt8] = []
+    /// Asked about once a second during the transfer; true aborts it.
+    var shouldAbort: (() -> Bool)?
     var headers: [(String, String)] = []
     static let maxBody = 64 << 10
 }
@@ -55,12 +57,18 @@ final class HTTPPoster {
         errorBuffer.deallocate()
     }
 
-    /// POSTs `body` to `url` with `headers`; waits at most `timeout` seconds in all.
-    func post(url: String, headers: [(name: String, value: String)], body: [UInt8], timeout: Double) -> HTTPOutcome {
+    /// POSTs `body` to `url` with `headers`; waits at most `timeout` seconds in
+    /// all, and gives up early when `shouldAbort` (asked about once a second,
+    /// `CURLOPT_XFERINFOFUNCTION`) returns true.
+    func post(
+        url: String, headers: [(name: String, value: String)], body: [UInt8], timeout: Double,
+        shouldAbort: (() -> Bool)? = nil
+    ) -> HTTPOutcome {
         let h = handle
         curl_easy_reset(h)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         let sink = ResponseSink()
+        sink.shouldAbort = shouldAbort
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var list: UnsafeMutablePointer<curl_slist>?
         for (name, value) in headers { list = curl_slist_append(list, "\(name): \(value)") }
@@ -103,6 +111,14 @@ final class HTTPPoster {
             return n
         }
         _ = ccurl_easy_setopt_pointer(h, CURLOPT_HEADERDATA, sinkPointer)
+        if shouldAbort != nil {
+            _ = ccurl_easy_setopt_long(h, CURLOPT_NOPROGRESS, 0)
+            _ = ccurl_easy_setopt_xferinfo_function(h) { user, _, _, _, _ in
+                let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
+                return sink.shouldAbort?() == true ? 1 : 0
+            }
+            _ = ccurl_easy_setopt_pointer(h, CURLOPT_XFERINFODATA, sinkPointer)
+        }
 
         let rc: CURLcode = body.withUnsafeBytes { raw in
             _ = ccurl_easy_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(raw.count))

@@ -9,13 +9,14 @@ import Testing
 /// with the PyPI package `http-message-signatures` (an implementation
 /// independent of ours), de-duplicates by `Idempotency-Key` and records batches.
 @Suite(.serialized) struct ForwarderTests {
-    static func setUp(maxBytes: Int64 = 64 << 20, tls: Bool = false, trustReceiver: Bool = true) throws
-        -> (URL, Receiver, Spool, Forwarder)
+    static func setUp(maxBytes: Int64 = 64 << 20, tls: Bool = false, trustReceiver: Bool = true, requestTimeout: Double = 10)
+        throws -> (URL, Receiver, Spool, Forwarder)
     {
         let dir = try makeTempDirectory("forwarder")
         let receiver = try Receiver(keys: [Samples.keyID: Samples.secret], directory: dir, tls: tls)
         var config = try Samples.configuration(dir, ingestURL: receiver.baseURL, maxBytes: maxBytes)
         if trustReceiver { config.caFile = receiver.caFile }
+        config.requestTimeout = requestTimeout
         let spool = try Spool(path: config.spoolPath, maxBytes: config.spoolMaxBytes)
         var logger = Logger(label: "test.delivery")
         logger.logLevel = .critical
@@ -215,6 +216,21 @@ import Testing
         logger.logLevel = .critical
         let second = try Forwarder(configuration: forwarder.configuration, spool: spool, logger: logger)
         #expect(await second.drain(grace: .milliseconds(500)) == 1)
+    }
+
+    /// A drain whose grace runs out ends the request in flight: the server
+    /// hangs for 120 s before accepting, the request timeout is 300 s, the
+    /// grace 1 s — the batch stays spooled (it would be delivered, and
+    /// counted as sent, had drain waited for the answer).
+    @Test func drainAbortsARequestInFlight() async throws {
+        let (dir, receiver, spool, forwarder) = try Self.setUp(requestTimeout: 300)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await receiver.mode("hang", count: 1, hang: 120)
+        try spool.commit(batches: [Samples.batch(1)], state: [:])
+        forwarder.start()
+        _ = try await receiver.wait { $0.requests >= 1 }
+        #expect(await forwarder.drain(grace: .seconds(1)) == 1)
+        #expect(forwarder.stats.batchesSent.load(ordering: .relaxed) == 0)
     }
 
     /// HTTPS with TLS verification on (the default): delivered when the CA

@@ -94,9 +94,10 @@ final class Receiver: @unchecked Sendable {
     func down() async throws { try await control("/down") }
     func up() async throws { try await control("/up") }
     /// The next `count` verified requests (all, when nil) are answered `status` (`ok`, `400`, `503`).
-    func mode(_ status: String, count: Int? = nil, retryAfter: String? = nil) async throws {
+    func mode(_ status: String, count: Int? = nil, retryAfter: String? = nil, hang: Double? = nil) async throws {
         var q = "/mode?status=\(status)"
         if let count { q += "&count=\(count)" }
+        if let hang { q += "&hang=\(hang)" }
         if let retryAfter { q += "&retry_after=\(retryAfter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
         try await control(q)
     }

@@ -11,8 +11,9 @@ Modes:
       ``{"port": N, "control_port": M}`` once listening. A second server on the
       control port answers:
         GET  /state                     -> {"batches": [...], "accepted": n, "duplicates": n, "rejected": [...], "requests": n}
-        POST /mode?status=ok|400|503[&count=N][&retry_after=S]
+        POST /mode?status=ok|400|503|hang[&count=N][&retry_after=S][&hang=S]
                                         -> the next N (default: all) verified requests get that answer
+                                           (hang: wait S seconds, then accept as usual)
         POST /down                      -> closes the listening socket (connections refused)
         POST /up                        -> listens again on the same port
   receiver.py sign     < JSON {key_id, secret_b64, method, url, body_b64, idempotency_key, created}
@@ -30,6 +31,7 @@ import os
 import ssl
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -81,6 +83,7 @@ class State:
         self.mode = "ok"
         self.mode_count = None
         self.retry_after = None
+        self.hang = 0.0
         self.tls = None  # ssl.SSLContext when serving HTTPS
 
     def take_mode(self):
@@ -125,6 +128,8 @@ def make_ingest_handler(state, verifier):
                     state.rejected.append(f"{type(e).__name__}: {e}")
                 return problem(self, 401, "Unauthorized", f"{type(e).__name__}: {e}")
             mode, retry_after = state.take_mode()
+            if mode == "hang":
+                time.sleep(state.hang)
             if mode == "503":
                 self.send_response(503)
                 if retry_after is not None:
@@ -227,6 +232,7 @@ def make_control_handler(state, ingest):
                     state.mode = q.get("status", "ok")
                     state.mode_count = int(q["count"]) if "count" in q else None
                     state.retry_after = q.get("retry_after")
+                    state.hang = float(q.get("hang", "0"))
             elif parts.path == "/down":
                 ingest.down()
             elif parts.path == "/up":
