@@ -124,11 +124,10 @@ import Testing
             child.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
             child.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try child.run()
-            // Let it commit for a while (random, so the kill lands anywhere in a transaction).
-            let start = Date()
-            while Date().timeIntervalSince(start) < 0.3 + Double.random(in: 0...0.4), child.isRunning {
-                usleep(10_000)
-            }
+            // Wait until it has committed something (however slow its start), then a
+            // random while longer, so the kill lands anywhere in a transaction.
+            try waitForProgress(spoolPath: path, beyond: lastCursor, child: child)
+            usleep(UInt32.random(in: 0...300_000))
             #expect(child.isRunning, "round \(round): the writer exited early")
             kill(child.processIdentifier, SIGKILL)
             child.waitUntilExit()
@@ -142,5 +141,17 @@ import Testing
             #expect(ids == (0..<(2 * cursor)).map { "batch-\($0 + 1)" }, "round \(round): cursor \(cursor), \(ids.count) batches")
             lastCursor = cursor
         }
+    }
+}
+
+/// Polls the spool's `cursor` state (a second connection, as WAL allows)
+/// until it passes `beyond`, the child exits, or a minute passes.
+func waitForProgress(spoolPath: String, beyond: Int, child: Process) throws {
+    let reader = try Spool(path: spoolPath, maxBytes: 256 << 20)
+    let end = Date().addingTimeInterval(60)
+    while child.isRunning, Date() < end {
+        let cursor = try reader.loadState()["cursor"].flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+        if cursor > beyond { return }
+        usleep(20_000)
     }
 }
