@@ -8,6 +8,4 @@ export PATH=/opt/swift/usr/bin:$PATH
 ./scripts/install-deps.sh
 ./scripts/start-servers.sh
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Wrapping|Write)' || { echo "test: build failed" >&2; exit 1; }
-# Release build of the agent, used by tests that run it as a process.
-swift build -c release --product clowder-agent 2>&1 | tail -1
 swift test --skip-build "$@"

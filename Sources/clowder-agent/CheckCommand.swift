@@ -1,11 +1,72 @@
 import Agent
 import ArgumentParser
+import Parsers
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `clowder-agent check` (placeholder: to be implemented).
+/// `clowder-agent check --env-file FILE [--sample LINE]`: validates the settings,
+/// prints the compiled PCRE2 pattern and parses a sample line.
 struct CheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Not implemented yet.")
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate the settings, print the compiled log pattern and parse a sample line.",
+        discussion: "Exit status 0 when the settings are valid, 78 (EX_CONFIG) with a message naming the file, line, key, value and what is expected otherwise.")
+
+    @Option(name: .customLong("env-file"), help: "The settings file.")
+    var envFile: String?
+
+    @Option(help: "An access-log line to parse with the configured format.")
+    var sample: String?
+
+    @Flag(help: "List every setting with its default and meaning, and exit.")
+    var list = false
 
     func run() async throws {
-        throw ValidationError("clowder-agent check is not implemented yet")
+        if list {
+            for s in ConfigKeys.all {
+                print("\(s.key)=\(s.defaultValue)\n    \(s.help)")
+            }
+            return
+        }
+        let c = try await AgentCommandSupport.loadConfiguration(envFile: envFile)
+        print("settings: valid (\(envFile ?? "environment only"))")
+        print("agent: \(c.agentID)  host: \(c.host)  region: \(c.region)")
+        if c.tailsLogs {
+            let format: LogFormat
+            let parser: AccessLogParser
+            do {
+                format = try c.resolvedLogFormat()
+                parser = try AccessLogParser(format: format)
+            } catch {
+                AgentCommandSupport.printError("configuration: \(error)")
+                throw ExitCode(AgentCommandSupport.configExitCode)
+            }
+            print("access logs: \(c.accessLogs.joined(separator: ", ")) (read from \(c.readFromStart ? "start" : "end") at first start)")
+            for path in c.accessLogs where !path.contains("*") && !path.contains("?") && !path.contains("[") {
+                if access(path, R_OK) != 0 {
+                    print("  warning: \(path): \(String(cString: strerror(errno))) (the agent waits for it to appear)")
+                }
+            }
+            print("log_format: \(format.name ?? "(string)") \(format.string)")
+            print("pattern: \(parser.pattern)")
+            print("window: \(c.windowSeconds) s, allowed lateness \(c.allowedLatenessSeconds) s, context prefix \"\(c.contextPrefix)\"")
+            if let sample {
+                if let (record, bytes) = parser.parse(sample) {
+                    print("sample: parsed")
+                    for field in record.describe(bytes: bytes) { print("  \(field)") }
+                } else {
+                    print("sample: does NOT match the format")
+                    throw ExitCode(1)
+                }
+            }
+        } else {
+            print("access logs: none (probe-only agent)")
+        }
+        if c.probes {
+            print("probes every \(c.probeIntervalSeconds) s: http \(c.httpTargets), ping \(c.pingTargets), stub_status \(c.stubStatusURL ?? "-")")
+        }
+        print("output: \(c.ingestURL.map { "ingest \($0) as key \(c.apiKeyID ?? "")" } ?? "JSON lines to \(c.outputFile)")")
+        print("spool: \(c.spoolPath) (at most \(c.spoolMaxBytes) bytes)")
     }
 }

@@ -243,6 +243,8 @@ struct Values {
             batchMaxPoints: try int("BATCH_MAX_POINTS", 1...1_000_000, unit: "points"),
             batchMaxBytes: try int("BATCH_MAX_BYTES", 1024...(256 << 20), unit: "bytes"),
             batchMaxAgeSeconds: try seconds("BATCH_MAX_AGE", 0.01...3600),
+            retryInitialSeconds: try seconds("RETRY_INITIAL", 0.01...3600),
+            retryMaxSeconds: try seconds("RETRY_MAX", 0.01...86_400),
             shutdownGraceSeconds: try seconds("SHUTDOWN_GRACE", 0...3600),
             logLevel: level
         )

@@ -75,6 +75,10 @@ public struct AgentConfiguration: Sendable {
     public var batchMaxBytes: Int
     /// `CLOWDER_METRICS_BATCH_MAX_AGE`, seconds.
     public var batchMaxAgeSeconds: Double
+    /// `CLOWDER_METRICS_RETRY_INITIAL`, seconds.
+    public var retryInitialSeconds: Double
+    /// `CLOWDER_METRICS_RETRY_MAX`, seconds.
+    public var retryMaxSeconds: Double
     /// `CLOWDER_METRICS_SHUTDOWN_GRACE`, seconds.
     public var shutdownGraceSeconds: Double
     /// `CLOWDER_METRICS_LOG_LEVEL`.

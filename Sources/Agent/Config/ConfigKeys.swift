@@ -60,6 +60,8 @@ public enum ConfigKeys {
         s("BATCH_MAX_POINTS", "1000", "a batch closes at this many points and events"),
         s("BATCH_MAX_BYTES", "1048576", "... or at this many JSON bytes"),
         s("BATCH_MAX_AGE", "10", "... or this many seconds after its first point"),
+        s("RETRY_INITIAL", "1", "first retry delay cap, seconds; the n-th retry waits a random 0…min(RETRY_MAX, RETRY_INITIAL·2ⁿ)"),
+        s("RETRY_MAX", "300", "largest retry delay, seconds"),
         s("SHUTDOWN_GRACE", "10", "on SIGTERM, seconds to keep trying to send what is spooled"),
         s("LOG_LEVEL", "info", "agent log level: trace | debug | info | notice | warning | error | critical"),
     ]

@@ -1,0 +1,101 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import MetricsModel
+import ServiceLifecycle
+import Synchronization
+
+/// The agent: tails the access logs, aggregates, probes, spools and forwards —
+/// the `clowder-agent run` command as a swift-service-lifecycle `Service`.
+///
+/// Threads: one collector thread (log tail → pipeline → batches → spool, see
+/// ``Collector``), one thread per probe target (``ProbeScheduler``), one
+/// forwarder thread (``Forwarder``). On graceful shutdown (SIGTERM, SIGINT)
+/// the probes stop, the collector closes every open window into a last batch
+/// and spools it, then the forwarder tries to send what is spooled for
+/// `CLOWDER_METRICS_SHUTDOWN_GRACE` seconds, and `run()` returns.
+///
+/// ```swift
+/// let (config, _) = try await AgentConfiguration.load(envFile: "/etc/clowder-metrics/agent.env")
+/// let agent = try AgentRuntime(configuration: config, logger: logger)
+/// let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+/// try await group.run()
+/// ```
+public final class AgentRuntime: Service, Sendable {
+    public let configuration: AgentConfiguration
+    let logger: Logger
+    let collector: Collector
+    let forwarder: Forwarder?
+    let probeQueue: ProbeQueue
+
+    /// Opens the spool, restores the saved state (log offsets, open windows,
+    /// pending batch) and checks the access logs can be read.
+    /// - Throws: ``RuntimeError`` (unreadable log, bad log format, spool) or `DeliveryError`.
+    public init(configuration: AgentConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        probeQueue = ProbeQueue()
+        let spool: Spool
+        do {
+            spool = try Spool(path: configuration.spoolPath, maxBytes: configuration.spoolMaxBytes)
+        } catch {
+            throw RuntimeError(.spool, "cannot open the spool \(configuration.spoolPath) (CLOWDER_METRICS_SPOOL_PATH): \(error)")
+        }
+        if configuration.ingestURL != nil {
+            forwarder = Forwarder(configuration: configuration.deliveryConfiguration, spool: spool, logger: logger)
+        } else {
+            forwarder = nil
+        }
+        let output = configuration.ingestURL == nil ? try JSONLinesOutput(path: configuration.outputFile) : nil
+        collector = try Collector(
+            configuration: configuration, spool: spool, output: output, probes: probeQueue, logger: logger)
+    }
+
+    /// Runs until graceful shutdown or cancellation, then flushes and drains.
+    public func run() async throws {
+        forwarder?.start()
+        let queue = probeQueue
+        let probeTask: Task<Void, Never>? =
+            configuration.probes
+            ? Task {
+                let scheduler = ProbeScheduler(
+                    settings: configuration.probeSettings, identity: configuration.identity, logger: logger)
+                await scheduler.run(emit: { points, events in queue.append(points, events) })
+            } : nil
+        let collector = self.collector
+        logger.info(
+            "clowder-agent \(AgentVersion.current) started",
+            metadata: [
+                "agent": "\(configuration.agentID)", "region": "\(configuration.region)",
+                "logs": "\(configuration.accessLogs.joined(separator: ","))",
+                "output": "\(configuration.ingestURL ?? configuration.outputFile)",
+            ])
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await BlockingThread.run { collector.run() }
+            } onCancel: {
+                collector.requestStop()
+            }
+        } onGracefulShutdown: {
+            probeTask?.cancel()
+            collector.requestStop()
+        }
+        probeTask?.cancel()
+        await probeTask?.value
+        if let forwarder {
+            let grace = Duration.milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
+            let left = await forwarder.drain(grace: grace)
+            if left > 0 {
+                logger.notice("\(left) batches stay in the spool for the next start", metadata: ["spool": "\(configuration.spoolPath)"])
+            }
+            await forwarder.stop()
+        }
+        if let error = collector.failure {
+            throw error
+        }
+        logger.info("clowder-agent stopped")
+    }
+}

@@ -1,0 +1,244 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import MetricsModel
+import Parsers
+import Synchronization
+
+/// The agent's one blocking loop: log tail → access-log pipeline → batches →
+/// spool, plus the probes' output, on its own thread.
+///
+/// Exactly once: the LogTail checkpoints (offset of the last line handed to the
+/// pipeline), the pipeline's snapshot (its open windows) and the batcher's
+/// pending points are stored in the SAME SQLite transaction as the batches
+/// they produced (``Spool/commit(batches:state:)``). A restart restores all
+/// three and reads on from the checkpoints, so a `kill -9` at any instant
+/// neither loses nor repeats a line. Without an ingest URL the closed windows
+/// are written as JSON lines first and the state committed right after (a
+/// crash between the two can repeat those lines' windows once; the spool has
+/// no such gap).
+final class Collector: @unchecked Sendable {
+    static let stateLogTail = "logtail"
+    static let statePipeline = "pipeline"
+    static let stateBatcher = "batcher"
+
+    let configuration: AgentConfiguration
+    let logger: Logger
+    let spool: Spool
+    let output: JSONLinesOutput?
+    let probes: ProbeQueue
+    let stopRequested = Atomic<Bool>(false)
+    private let failureBox = Mutex<RuntimeError?>(nil)
+
+    var tail: LogTail?
+    var pipeline: AccessLogPipeline?
+    var batcher: Batcher
+    var nextStatsNanoseconds: Int64
+    var dirty = false
+
+    /// The error that stopped the loop, if any.
+    var failure: RuntimeError? { failureBox.withLock { $0 } }
+
+    /// Restores the saved state and opens the logs.
+    /// - Throws: ``RuntimeError`` for a bad log format or an unreadable log.
+    init(configuration: AgentConfiguration, spool: Spool, output: JSONLinesOutput?, probes: ProbeQueue, logger: Logger) throws {
+        self.configuration = configuration
+        self.spool = spool
+        self.output = output
+        self.probes = probes
+        self.logger = logger
+        let state: [String: [UInt8]]
+        do { state = try spool.loadState() } catch {
+            throw RuntimeError(.spool, "cannot read the saved state in \(configuration.spoolPath): \(error)")
+        }
+        batcher = Batcher(
+            agent: configuration.identity, maxItems: configuration.batchMaxPoints, maxBytes: configuration.batchMaxBytes,
+            maxAge: configuration.batchMaxAgeSeconds, pending: state[Self.stateBatcher])
+        let window = Int64(configuration.windowSeconds) * 1_000_000_000
+        nextStatsNanoseconds = (Self.wallNanoseconds() / window + 1) * window
+        if configuration.tailsLogs {
+            let format = try configuration.resolvedLogFormat()
+            let pipelineConfiguration = AccessLogPipelineConfiguration(
+                logFormat: format, prefix: configuration.contextPrefix, windowSeconds: configuration.windowSeconds,
+                latenessSeconds: configuration.allowedLatenessSeconds, tags: configuration.baseTags,
+                emitEvents: configuration.emitEvents)
+            do {
+                if let saved = state[Self.statePipeline] {
+                    pipeline = try AccessLogPipeline(configuration: pipelineConfiguration, snapshot: saved)
+                } else {
+                    pipeline = try AccessLogPipeline(configuration: pipelineConfiguration)
+                }
+            } catch {
+                throw RuntimeError(.logFormat, "cannot use the saved aggregation state or the log format: \(error)")
+            }
+            do {
+                if let saved = state[Self.stateLogTail] {
+                    tail = try LogTail(paths: configuration.accessLogs, options: configuration.logTailOptions, checkpointData: saved)
+                } else {
+                    tail = try LogTail(paths: configuration.accessLogs, options: configuration.logTailOptions)
+                }
+            } catch {
+                throw RuntimeError(.accessLog, "cannot tail CLOWDER_METRICS_ACCESS_LOG: \(error)")
+            }
+        }
+    }
+
+    /// Asks the loop to close every window, spool and return.
+    func requestStop() { stopRequested.store(true, ordering: .releasing) }
+
+    /// The loop; returns after ``requestStop()`` (or a fatal output error).
+    func run() {
+        do {
+            while !stopRequested.load(ordering: .acquiring) {
+                let lines = try step()
+                if lines == 0 {
+                    if let tail { tail.waitForData(timeout: .milliseconds(250)) } else { usleep(250_000) }
+                }
+            }
+            try finish()
+        } catch let error as RuntimeError {
+            logger.critical("\(error)")
+            failureBox.withLock { $0 = error }
+        } catch {
+            logger.critical("\(error)")
+            failureBox.withLock { $0 = RuntimeError(.spool, "\(error)") }
+        }
+    }
+
+    /// One pass: read what is new, hand over closed windows and probe results,
+    /// commit when a batch closed. Returns the lines read.
+    func step() throws -> Int {
+        var lines = 0
+        var points: [Point] = []
+        var events: [ClowderEvent] = []
+        if let tail, pipeline != nil {
+            lines = try readLines(tail)
+            let closed = pipeline!.takeClosed()
+            points += closed.points
+            events += closed.events
+        }
+        let probed = probes.drain()
+        points += probed.0
+        events += probed.1
+        let now = Self.wallNanoseconds()
+        if now >= nextStatsNanoseconds {
+            points.append(statsPoint(at: nextStatsNanoseconds))
+            let window = Int64(configuration.windowSeconds) * 1_000_000_000
+            nextStatsNanoseconds = (now / window + 1) * window
+        }
+        if lines > 0 { dirty = true }
+        try deliver(points: points, events: events, flush: false)
+        return lines
+    }
+
+    func readLines(_ tail: LogTail) throws -> Int {
+        do {
+            return try tail.poll { line in pipeline!.add(line: line) }
+        } catch {
+            // A log that disappears or cannot be read for a while is not fatal.
+            logger.warning("reading the access logs: \(error)")
+            return 0
+        }
+    }
+
+    /// Closes every window, spools it and the state.
+    func finish() throws {
+        var points: [Point] = []
+        var events: [ClowderEvent] = []
+        if let tail, pipeline != nil {
+            _ = try readLines(tail)
+            let closed = pipeline!.closeAll()
+            points += closed.points
+            events += closed.events
+        }
+        let probed = probes.drain()
+        points += probed.0
+        events += probed.1
+        points.append(statsPoint(at: Self.wallNanoseconds()))
+        dirty = true
+        try deliver(points: points, events: events, flush: true)
+    }
+
+    func statsPoint(at time: Int64) -> Point {
+        let stats = spool.stats
+        if let tail { stats.linesRead.store(Int64(tail.stats.lines), ordering: .relaxed) }
+        if let pipeline { stats.malformedLines.store(Int64(pipeline.malformedLines), ordering: .relaxed) }
+        return stats.point(agent: configuration.identity, timeNanoseconds: time)
+    }
+
+    /// Sends points and events on: as JSON lines, or into batches in the spool.
+    func deliver(points: [Point], events: [ClowderEvent], flush: Bool) throws {
+        if let output {
+            if !points.isEmpty || !events.isEmpty {
+                try output.write(points: points, events: events)
+                dirty = true
+            }
+            if dirty && (!points.isEmpty || !events.isEmpty || flush) {
+                try commit([])
+            }
+            return
+        }
+        let now = Int64(Self.wallNanoseconds() / 1_000_000)
+        var batches: [Batch] = []
+        for p in points { batches += batcher.add(p, now: now) }
+        for e in events { batches += batcher.add(e, now: now) }
+        batches += flush ? batcher.flush(now: now) : batcher.poll(now: now)
+        if !batches.isEmpty || (flush && dirty) {
+            try commit(batches)
+        }
+    }
+
+    func commit(_ batches: [Batch]) throws {
+        var state: [String: [UInt8]] = [Self.stateBatcher: batcher.pendingState]
+        if let tail { state[Self.stateLogTail] = tail.checkpointData() }
+        if let pipeline { state[Self.statePipeline] = pipeline.snapshot() }
+        do {
+            _ = try spool.commit(batches: batches, state: state)
+        } catch {
+            throw RuntimeError(.spool, "cannot write to the spool \(configuration.spoolPath): \(error)")
+        }
+        dirty = false
+    }
+
+    static func wallNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+extension AgentConfiguration {
+    /// The recommended format (`deploy/nginx/clowder_metrics.conf`): combined plus
+    /// `$request_time $upstream_response_time $connection $connection_requests`.
+    public static let clowderMetricsLogFormat =
+        #"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time $connection $connection_requests"#
+
+    /// The log format from `CLOWDER_METRICS_LOG_FORMAT`: `combined`, `clowder_metrics`,
+    /// a name defined in `CLOWDER_METRICS_NGINX_CONFIG`, or a format string.
+    /// - Throws: ``RuntimeError`` `.logFormat` naming the key and what is wrong.
+    public func resolvedLogFormat() throws -> LogFormat {
+        var formats: [String: LogFormat] = [:]
+        do {
+            formats["clowder_metrics"] = try LogFormat(string: Self.clowderMetricsLogFormat, name: "clowder_metrics")
+            if let path = nginxConfig {
+                let data: Data
+                do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                    throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG=\"\(path)\": cannot read this file (\(error))")
+                }
+                let config = try NginxConfig(text: String(decoding: data, as: UTF8.self), file: path)
+                formats.merge(config.logFormats) { _, new in new }
+            }
+            return try LogFormat.resolve(logFormat, formats: formats)
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw RuntimeError(.logFormat, "CLOWDER_METRICS_LOG_FORMAT=\"\(logFormat)\": \(error)")
+        }
+    }
+}
