@@ -34,7 +34,7 @@ enum AgentCommandSupport {
 
     /// Writes one line to standard error, prefixed with the program name.
     static func printError(_ message: String) {
-        let line = "clowder-agent: \(message)\n"
-        _ = line.withCString { fputs($0, stderr) }
+        let line = Array("clowder-agent: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }

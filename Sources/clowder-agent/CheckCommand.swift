@@ -54,7 +54,14 @@ struct CheckCommand: AsyncParsableCommand {
             if let sample {
                 if let (record, bytes) = parser.parse(sample) {
                     print("sample: parsed")
-                    for field in record.describe(bytes: bytes) { print("  \(field)") }
+                    bytes.withUnsafeBytes { line in
+                        for field in AccessField.allCases {
+                            guard let name = field.variableName, parser.logs(field),
+                                let value = record.string(field, in: line)
+                            else { continue }
+                            print("  $\(name) = \(value)")
+                        }
+                    }
                 } else {
                     print("sample: does NOT match the format")
                     throw ExitCode(1)

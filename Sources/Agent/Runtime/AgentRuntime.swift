@@ -28,7 +28,7 @@ public final class AgentRuntime: Service, Sendable {
     public let configuration: AgentConfiguration
     let logger: Logger
     let collector: Collector
-    let forwarder: Forwarder?
+    let delivery: Delivery?
     let probeQueue: ProbeQueue
 
     /// Opens the spool, restores the saved state (log offsets, open windows,
@@ -40,23 +40,25 @@ public final class AgentRuntime: Service, Sendable {
         probeQueue = ProbeQueue()
         let spool: Spool
         do {
-            spool = try Spool(path: configuration.spoolPath, maxBytes: configuration.spoolMaxBytes)
+            if configuration.ingestURL != nil {
+                let d = try Delivery(configuration: configuration.deliveryConfiguration, agent: configuration.identity, logger: logger)
+                delivery = d
+                spool = d.spool
+            } else {
+                delivery = nil
+                spool = try Spool(path: configuration.spoolPath, maxBytes: configuration.spoolMaxBytes)
+            }
         } catch {
             throw RuntimeError(.spool, "cannot open the spool \(configuration.spoolPath) (CLOWDER_METRICS_SPOOL_PATH): \(error)")
         }
-        if configuration.ingestURL != nil {
-            forwarder = Forwarder(configuration: configuration.deliveryConfiguration, spool: spool, logger: logger)
-        } else {
-            forwarder = nil
-        }
         let output = configuration.ingestURL == nil ? try JSONLinesOutput(path: configuration.outputFile) : nil
         collector = try Collector(
-            configuration: configuration, spool: spool, output: output, probes: probeQueue, logger: logger)
+            configuration: configuration, delivery: delivery, spool: spool, output: output, probes: probeQueue, logger: logger)
     }
 
     /// Runs until graceful shutdown or cancellation, then flushes and drains.
     public func run() async throws {
-        forwarder?.start()
+        delivery?.start()
         let queue = probeQueue
         let probeTask: Task<Void, Never>? =
             configuration.probes
@@ -85,13 +87,19 @@ public final class AgentRuntime: Service, Sendable {
         }
         probeTask?.cancel()
         await probeTask?.value
-        if let forwarder {
+        if let delivery, collector.failure == nil {
+            let last = collector.final ?? ([], [], [:])
             let grace = Duration.milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
-            let left = await forwarder.drain(grace: grace)
-            if left > 0 {
-                logger.notice("\(left) batches stay in the spool for the next start", metadata: ["spool": "\(configuration.spoolPath)"])
+            do {
+                let left = try await delivery.shutdown(points: last.points, events: last.events, state: last.state, grace: grace)
+                if left > 0 {
+                    logger.notice("\(left) batches stay in the spool for the next start", metadata: ["spool": "\(configuration.spoolPath)"])
+                }
+            } catch {
+                logger.critical("cannot spool the last windows: \(error)")
+                throw RuntimeError(.spool, "cannot spool the last windows: \(error)")
             }
-            await forwarder.stop()
+            await delivery.forwarder.stop()
         }
         if let error = collector.failure {
             throw error

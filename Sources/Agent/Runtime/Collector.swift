@@ -26,10 +26,12 @@ import Synchronization
 final class Collector: @unchecked Sendable {
     static let stateLogTail = "logtail"
     static let statePipeline = "pipeline"
-    static let stateBatcher = "batcher"
 
     let configuration: AgentConfiguration
     let logger: Logger
+    /// Batches, spool and forwarder (with an ingest URL).
+    let delivery: Delivery?
+    /// State only, when the output is JSON lines.
     let spool: Spool
     let output: JSONLinesOutput?
     let probes: ProbeQueue
@@ -38,28 +40,31 @@ final class Collector: @unchecked Sendable {
 
     var tail: LogTail?
     var pipeline: AccessLogPipeline?
-    var batcher: Batcher
     var nextStatsNanoseconds: Int64
     var dirty = false
+
+    /// What is left for ``Delivery/shutdown(points:events:state:grace:)`` after the loop (ingest mode).
+    var final: (points: [Point], events: [ClowderEvent], state: [String: [UInt8]])?
 
     /// The error that stopped the loop, if any.
     var failure: RuntimeError? { failureBox.withLock { $0 } }
 
     /// Restores the saved state and opens the logs.
     /// - Throws: ``RuntimeError`` for a bad log format or an unreadable log.
-    init(configuration: AgentConfiguration, spool: Spool, output: JSONLinesOutput?, probes: ProbeQueue, logger: Logger) throws {
+    init(
+        configuration: AgentConfiguration, delivery: Delivery?, spool: Spool, output: JSONLinesOutput?, probes: ProbeQueue,
+        logger: Logger
+    ) throws {
         self.configuration = configuration
+        self.delivery = delivery
         self.spool = spool
         self.output = output
         self.probes = probes
         self.logger = logger
         let state: [String: [UInt8]]
-        do { state = try spool.loadState() } catch {
+        do { state = try delivery?.loadState() ?? spool.loadState() } catch {
             throw RuntimeError(.spool, "cannot read the saved state in \(configuration.spoolPath): \(error)")
         }
-        batcher = Batcher(
-            agent: configuration.identity, maxItems: configuration.batchMaxPoints, maxBytes: configuration.batchMaxBytes,
-            maxAge: configuration.batchMaxAgeSeconds, pending: state[Self.stateBatcher])
         let window = Int64(configuration.windowSeconds) * 1_000_000_000
         nextStatsNanoseconds = (Self.wallNanoseconds() / window + 1) * window
         if configuration.tailsLogs {
@@ -118,7 +123,7 @@ final class Collector: @unchecked Sendable {
         var points: [Point] = []
         var events: [ClowderEvent] = []
         if let tail, pipeline != nil {
-            lines = try readLines(tail)
+            lines = readLines(tail)
             let closed = pipeline!.takeClosed()
             points += closed.points
             events += closed.events
@@ -137,9 +142,10 @@ final class Collector: @unchecked Sendable {
         return lines
     }
 
-    func readLines(_ tail: LogTail) throws -> Int {
+    func readLines(_ tail: LogTail) -> Int {
+        let pipeline = self.pipeline!
         do {
-            return try tail.poll { line in pipeline!.add(line: line) }
+            return try tail.poll { line in _ = pipeline.add(line: line) }
         } catch {
             // A log that disappears or cannot be read for a while is not fatal.
             logger.warning("reading the access logs: \(error)")
@@ -152,7 +158,7 @@ final class Collector: @unchecked Sendable {
         var points: [Point] = []
         var events: [ClowderEvent] = []
         if let tail, pipeline != nil {
-            _ = try readLines(tail)
+            _ = readLines(tail)
             let closed = pipeline!.closeAll()
             points += closed.points
             events += closed.events
@@ -161,49 +167,58 @@ final class Collector: @unchecked Sendable {
         points += probed.0
         events += probed.1
         points.append(statsPoint(at: Self.wallNanoseconds()))
-        dirty = true
-        try deliver(points: points, events: events, flush: true)
+        if delivery != nil {
+            final = (points, events, callerState())
+        } else {
+            dirty = true
+            try deliver(points: points, events: events, flush: true)
+        }
     }
 
     func statsPoint(at time: Int64) -> Point {
-        let stats = spool.stats
+        let stats = delivery?.stats ?? spool.stats
         if let tail { stats.linesRead.store(Int64(tail.stats.lines), ordering: .relaxed) }
-        if let pipeline { stats.malformedLines.store(Int64(pipeline.malformedLines), ordering: .relaxed) }
+        if let pipeline { stats.malformedLines.store(Int64(pipeline.malformedCount), ordering: .relaxed) }
         return stats.point(agent: configuration.identity, timeNanoseconds: time)
     }
 
-    /// Sends points and events on: as JSON lines, or into batches in the spool.
+    /// Sends points and events on: into batches in the spool (with the
+    /// caller state in the same transaction), or as JSON lines.
     func deliver(points: [Point], events: [ClowderEvent], flush: Bool) throws {
-        if let output {
-            if !points.isEmpty || !events.isEmpty {
-                try output.write(points: points, events: events)
-                dirty = true
-            }
-            if dirty && (!points.isEmpty || !events.isEmpty || flush) {
-                try commit([])
+        if let delivery {
+            do {
+                if !points.isEmpty || !events.isEmpty {
+                    try delivery.submit(points: points, events: events, state: callerState())
+                    dirty = false
+                } else {
+                    try delivery.tick()
+                }
+            } catch {
+                throw RuntimeError(.spool, "cannot write to the spool \(configuration.spoolPath): \(error)")
             }
             return
         }
-        let now = Int64(Self.wallNanoseconds() / 1_000_000)
-        var batches: [Batch] = []
-        for p in points { batches += batcher.add(p, now: now) }
-        for e in events { batches += batcher.add(e, now: now) }
-        batches += flush ? batcher.flush(now: now) : batcher.poll(now: now)
-        if !batches.isEmpty || (flush && dirty) {
-            try commit(batches)
+        guard let output else { return }
+        if !points.isEmpty || !events.isEmpty {
+            try output.write(points: points, events: events)
+            dirty = true
+        }
+        if dirty && (!points.isEmpty || !events.isEmpty || flush) {
+            do {
+                _ = try spool.commit(batches: [], state: callerState())
+            } catch {
+                throw RuntimeError(.spool, "cannot write the state to \(configuration.spoolPath): \(error)")
+            }
+            dirty = false
         }
     }
 
-    func commit(_ batches: [Batch]) throws {
-        var state: [String: [UInt8]] = [Self.stateBatcher: batcher.pendingState]
+    /// The log offsets and the open windows, saved with every commit.
+    func callerState() -> [String: [UInt8]] {
+        var state: [String: [UInt8]] = [:]
         if let tail { state[Self.stateLogTail] = tail.checkpointData() }
         if let pipeline { state[Self.statePipeline] = pipeline.snapshot() }
-        do {
-            _ = try spool.commit(batches: batches, state: state)
-        } catch {
-            throw RuntimeError(.spool, "cannot write to the spool \(configuration.spoolPath): \(error)")
-        }
-        dirty = false
+        return state
     }
 
     static func wallNanoseconds() -> Int64 {

@@ -38,6 +38,7 @@ struct RunCommandTests {
     @Test("run: every counter of the closed windows sums to the truth totals; SIGTERM exits 0")
     func runOnGeneratedLog() throws {
         let dir = try TemporaryDirectory()
+        defer { dir.remove() }
         let truth = try generate(dir, lines: 6000, seed: 11)
         let env = """
             CLOWDER_METRICS_ACCESS_LOG=\(dir.file("access.log"))
@@ -70,6 +71,7 @@ struct RunCommandTests {
     @Test("run: a restart resumes from the saved offsets and open windows: nothing lost, nothing twice")
     func restartResumes() throws {
         let dir = try TemporaryDirectory()
+        defer { dir.remove() }
         let truth = try generate(dir, lines: 4000, seed: 5)
         // Split the log: the first half is there at the first start, the rest arrives while the agent is stopped.
         let all = try String(contentsOfFile: dir.file("access.log"), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
@@ -111,18 +113,20 @@ struct RunCommandTests {
     @Test("check: a valid file prints the compiled pattern and parses a sample")
     func checkValid() throws {
         let dir = try TemporaryDirectory()
+        defer { dir.remove() }
         try "CLOWDER_METRICS_ACCESS_LOG=/var/log/nginx/access.log\nCLOWDER_METRICS_LOG_FORMAT=combined\n"
             .write(toFile: dir.file("a.env"), atomically: true, encoding: .utf8)
         let sample = #"203.0.113.9 - - [01/Jun/2026:00:00:01 +0000] "GET /files/5f0c1a2b3c4d5e6f7a8b9c0d HTTP/1.1" 200 512 "-" "curl/8.5.0""#
         let r = try AgentProcess.run(["check", "--env-file", dir.file("a.env"), "--sample", sample])
         #expect(r.status == 0, "\(r.err)")
-        #expect(r.out.contains("pattern: ^"))
+        #expect(r.out.contains("pattern: (.+?) "))
         #expect(r.out.contains("sample: parsed"))
     }
 
     @Test("check and run: a bad value stops with file, line, key, value and exit 78")
     func badConfig() throws {
         let dir = try TemporaryDirectory()
+        defer { dir.remove() }
         try "CLOWDER_METRICS_ACCESS_LOG=/tmp/x.log\nCLOWDER_METRICS_PROBE_INTERVAL=often\n"
             .write(toFile: dir.file("bad.env"), atomically: true, encoding: .utf8)
         for command in ["check", "run"] {
@@ -135,6 +139,7 @@ struct RunCommandTests {
     @Test("run: an unreadable access log stops the start with a clear error")
     func unreadableLog() throws {
         let dir = try TemporaryDirectory()
+        defer { dir.remove() }
         // A directory cannot be read as a log, even by root.
         try "CLOWDER_METRICS_ACCESS_LOG=\(dir.path)\nCLOWDER_METRICS_SPOOL_PATH=\(dir.file("s.db"))\n"
             .write(toFile: dir.file("a.env"), atomically: true, encoding: .utf8)
