@@ -88,7 +88,22 @@ public final class LogTail: @unchecked Sendable {
     /// - Throws: ``LogTailError`` naming the path and the `errno` text when a
     ///   plain path does not exist or cannot be opened or is not a regular file,
     ///   or when the fixed directory of a glob pattern cannot be read.
-    public init(paths: [String], options: LogTailOptions = LogTailOptions(), checkpoints: [FileCheckpoint] = []) throws {
+    public convenience init(paths: [String], options: LogTailOptions = LogTailOptions(), checkpoints: [FileCheckpoint] = []) throws {
+        try self.init(paths: paths, options: options, checkpoints: checkpoints, restart: !checkpoints.isEmpty)
+    }
+
+    /// Starts from checkpoints encoded by ``checkpointData()``.
+    ///
+    /// Empty `checkpointData` (nothing saved yet) is a first start. Data that
+    /// holds no checkpoint (saved while no file existed) is a restart: files
+    /// found now appeared while the tail was stopped and are read from their start.
+    /// - Throws: ``LogTailError`` (bad data, or as ``init(paths:options:checkpoints:)``).
+    public convenience init(paths: [String], options: LogTailOptions = LogTailOptions(), checkpointData: [UInt8]) throws {
+        try self.init(paths: paths, options: options, checkpoints: FileCheckpoint.decode(checkpointData),
+                      restart: !checkpointData.isEmpty)
+    }
+
+    private init(paths: [String], options: LogTailOptions, checkpoints: [FileCheckpoint], restart: Bool) throws {
         self.paths = paths
         var options = options
         options.maxLineLength = max(1, options.maxLineLength)
@@ -97,13 +112,7 @@ public final class LogTail: @unchecked Sendable {
         self.options = options
         buffer = .allocate(byteCount: options.readBufferSize + options.maxLineLength, alignment: 16)
         // On a throw, deinit still runs (self is fully initialised): it frees the buffer.
-        try refresh(start: true, checkpoints: checkpoints)
-    }
-
-    /// Convenience: starts from checkpoints encoded by ``checkpointData()``.
-    /// - Throws: ``LogTailError`` (bad data, or as ``init(paths:options:checkpoints:)``).
-    public convenience init(paths: [String], options: LogTailOptions = LogTailOptions(), checkpointData: [UInt8]) throws {
-        try self.init(paths: paths, options: options, checkpoints: FileCheckpoint.decode(checkpointData))
+        try refresh(start: true, checkpoints: checkpoints, restart: restart)
     }
 
     deinit {
@@ -122,7 +131,7 @@ public final class LogTail: @unchecked Sendable {
     /// - Throws: only what `body` throws.
     @discardableResult
     public func poll(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
-        try? refresh(start: false, checkpoints: [])
+        try? refresh(start: false, checkpoints: [], restart: false)
         var count = 0
         for file in files {
             guard case .followed = file.role else { continue }
@@ -177,7 +186,7 @@ public final class LogTail: @unchecked Sendable {
     /// Expands the paths, notes which followed files are still at a watched
     /// path (and which left it: rotation), and opens and classifies new files.
     /// Throws only at the start (`start`), for the configured paths themselves.
-    private func refresh(start: Bool, checkpoints: [FileCheckpoint]) throws {
+    private func refresh(start: Bool, checkpoints: [FileCheckpoint], restart: Bool) throws {
         var found: [Found] = []
         var directories: [String] = []
         for pattern in paths {
@@ -272,7 +281,7 @@ public final class LogTail: @unchecked Sendable {
             }
             if let original {
                 add(nf, offset: 0, role: .copy(of: original))
-            } else if start && checkpoints.isEmpty && !options.startAtBeginning {
+            } else if start && !restart && !options.startAtBeginning {
                 let file = add(nf, offset: nf.status.size, role: .followed)
                 if nf.status.size > 0, FileSystem.byte(nf.fd, at: nf.status.size - 1) != UInt8(ascii: "\n") {
                     file.mode = .skipping

@@ -283,6 +283,23 @@ struct LogTailTests {
         #expect(second.checkpoints.map(\.inode) == [inode(of: log)])
     }
 
+    @Test("saved checkpoint data without files is a restart: files that appeared meanwhile are read from their start")
+    func restartWithNoFiles() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let first = try LogTail(paths: [dir.path + "/*.log"])
+        let saved = first.checkpointData()
+        #expect(saved == Array("LTC1".utf8) + [0, 0, 0, 0])
+        try append(numberedLines("while-stopped", 0..<2), to: dir.file("access.log"))
+        let second = try LogTail(paths: [dir.path + "/*.log"], checkpointData: saved)
+        let c = LineCollector()
+        try c.poll(second)
+        #expect(c.lines == ["while-stopped-0", "while-stopped-1"])
+        // Nothing saved at all: a first start, read from the end.
+        let fresh = try LogTail(paths: [dir.path + "/*.log"], checkpointData: [])
+        #expect(try fresh.poll { _ in } == 0)
+    }
+
     @Test("a restart on a renumbered device (remount) matches by inode and first bytes")
     func renumberedDevice() throws {
         let dir = try TemporaryDirectory()
