@@ -185,4 +185,62 @@ struct LogTailNginxTests {
         #expect(Set(all) == Set(sent))
         #expect(try store.load().count == 2)    // access.log.1 (being finished) and access.log
     }
+    @Test("requests arriving all the time through mv + USR1, rm + USR1 and a restart of the tail")
+    func continuousTraffic() throws {
+        let nginx = try NginxServer(logFormat: Self.format)
+        defer { nginx.stop() }
+        let total = 400
+        let done = DispatchSemaphore(value: 0)
+        let failures = Failures()
+        DispatchQueue.global().async {
+            for n in 0..<total {
+                do {
+                    if try nginx.get("/r?id=s-\(n)").status != 200 { failures.add("s-\(n): status") }
+                } catch { failures.add("s-\(n): \(error)") }
+                if n % 20 == 0 { usleep(2_000) }
+            }
+            done.signal()
+        }
+        var committed: [String] = []
+        let log = nginx.accessLogPath
+        func seen(_ lines: [String]) -> Int { Set(committed + Self.ids(lines)).count }
+
+        var tail = try LogTail(paths: [log], options: Self.options())
+        var c = LineCollector()
+        try c.poll(tail) { seen($0.lines) >= 60 }
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+        try c.poll(tail)
+        try nginx.reopenLogs()
+        try c.poll(tail) { seen($0.lines) >= 150 }
+        #expect(unlink(log + ".1") == 0)          // the rotated file goes while still open
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".2")
+        try nginx.reopenLogs()
+        try c.poll(tail) { seen($0.lines) >= 220 }
+        // Stop the tail (its state saved with what it handed out), keep NGINX busy, start a new one.
+        let saved = tail.checkpointData()
+        committed += Self.ids(c.lines)
+        usleep(50_000)
+        // Rotated while stopped (renamed: a file deleted while no tail holds it open is gone with its lines).
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".3")
+        try nginx.reopenLogs()
+        tail = try LogTail(paths: [log], options: Self.options(), checkpointData: saved)
+        c = LineCollector()
+        try c.poll(tail) { seen($0.lines) >= 300 }
+        done.wait()
+        let expected = (0..<total).map { "s-\($0)" }
+        try c.poll(tail) { Set(committed + Self.ids($0.lines)) == Set(expected) }
+        try c.poll(tail)
+        let all = committed + Self.ids(c.lines)
+        #expect(failures.list.isEmpty)
+        #expect(Set(all) == Set(expected))
+        #expect(all.count == total, "some request handed out twice")
+    }
+}
+
+/// Errors collected on the sender's thread.
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+    var list: [String] { lock.lock(); defer { lock.unlock() }; return items }
 }
