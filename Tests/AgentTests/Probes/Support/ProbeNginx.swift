@@ -202,8 +202,8 @@ func runCommand(_ args: [String], environment: [String: String]? = nil) throws -
     let dir = FileManager.default.temporaryDirectory
     let outURL = dir.appendingPathComponent("probe-cmd-\(UUID().uuidString).out")
     let errURL = dir.appendingPathComponent("probe-cmd-\(UUID().uuidString).err")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     defer {
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)
