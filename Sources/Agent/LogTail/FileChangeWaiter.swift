@@ -4,16 +4,23 @@ import Glibc
 
 /// Sleeps until a watched directory or file changes, with `inotify(7)`.
 ///
-/// Watched: each directory that holds a followed path (creations, renames,
-/// deletions and writes of the files in it) and each open file itself (its
-/// writes, so a file renamed into another directory still wakes us). Reads by
+/// Watched: each directory that holds a followed path (entries created,
+/// renamed or deleted) and each open file itself (its writes, also after it
+/// was renamed into another directory or deleted). Reads by
 /// LogTail itself raise no event (`IN_ACCESS` and `IN_OPEN` are not asked
 /// for), so an idle tail sleeps for the whole timeout. Without inotify (its
 /// limits reached) the wait is a plain sleep of the timeout.
+///
+/// The events also tell LogTail when a directory's entries changed (a file
+/// created, renamed or deleted: ``entriesChanged``), so it expands the globs
+/// again only then (and at least once a second), not at every poll.
 final class FileChangeWaiter {
     private let fd: Int32
     private var directories: [String: Int32] = [:]
-    private var buffer = [UInt8](repeating: 0, count: 4096)
+    private var buffer = [UInt8](repeating: 0, count: 8192)
+    /// Set when an event said entries were created, renamed or deleted (or
+    /// events were lost); LogTail clears it after expanding the paths again.
+    var entriesChanged = false
 
     init() {
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
@@ -29,7 +36,8 @@ final class FileChangeWaiter {
     /// Watches a directory once (again later if it could not be watched yet).
     func watchDirectory(_ path: String) {
         guard fd >= 0, directories[path] == nil else { return }
-        let mask = IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
+        // Writes come from the watches on the open files themselves (`watchFile`).
+        let mask = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF
         let wd = inotify_add_watch(fd, path, UInt32(mask))
         if wd >= 0 { directories[path] = wd }
     }
@@ -51,10 +59,7 @@ final class FileChangeWaiter {
         let ms = max(0, Int32(clamping: timeout.components.seconds * 1000
             + timeout.components.attoseconds / 1_000_000_000_000_000))
         if fd < 0 {
-            var ts = timespec(tv_sec: Int(timeout.components.seconds),
-                              tv_nsec: Int(timeout.components.attoseconds / 1_000_000_000))
-            var left = timespec()
-            while nanosleep(&ts, &left) != 0 && errno == EINTR { ts = left }
+            Self.sleep(timeout)
             return
         }
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -62,9 +67,33 @@ final class FileChangeWaiter {
         drain()
     }
 
-    private func drain() {
+    /// `nanosleep(2)` for `duration` (not woken by file changes).
+    static func sleep(_ duration: Duration) {
+        guard duration > .zero else { return }
+        var ts = timespec(tv_sec: Int(duration.components.seconds),
+                          tv_nsec: Int(duration.components.attoseconds / 1_000_000_000))
+        var left = timespec()
+        while nanosleep(&ts, &left) != 0 && errno == EINTR { ts = left }
+    }
+
+    /// Reads the queued events without waiting, noting entry changes.
+    func drain() {
+        guard fd >= 0 else { return }
+        let entryEvents = UInt32(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF
+            | IN_MOVE_SELF | IN_Q_OVERFLOW | IN_IGNORED)
         buffer.withUnsafeMutableBytes { raw in
-            while Glibc.read(fd, raw.baseAddress, raw.count) > 0 {}
+            while true {
+                let n = Glibc.read(fd, raw.baseAddress, raw.count)
+                if n <= 0 { break }
+                // struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }
+                var at = 0
+                while at + 16 <= n {
+                    let mask = raw.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)
+                    let length = Int(raw.loadUnaligned(fromByteOffset: at + 12, as: UInt32.self))
+                    if mask & entryEvents != 0 { entriesChanged = true }
+                    at += 16 + length
+                }
+            }
         }
     }
 }

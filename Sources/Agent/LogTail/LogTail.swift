@@ -74,6 +74,10 @@ public final class LogTail: @unchecked Sendable {
     private let buffer: UnsafeMutableRawBufferPointer
     private let waiter = FileChangeWaiter()
     private var counters = LogTailStats()
+    private var lastExpansion = ContinuousClock.now
+    private var lastWakeUp = ContinuousClock.now - .seconds(3600)
+    /// Longest time between two expansions of the paths while inotify reports nothing.
+    static let expansionInterval: Duration = .seconds(1)
 
     /// Starts following `paths`.
     ///
@@ -146,9 +150,20 @@ public final class LogTail: @unchecked Sendable {
     /// passes; returns at once when the last poll left data unread
     /// (``LogTailOptions/maxBytesPerFilePerPoll``). Call it when ``poll(_:)``
     /// returned 0. An idle tail uses no CPU while waiting.
+    ///
+    /// It returns no sooner than ``LogTailOptions/minimumPollInterval`` after
+    /// its previous return, so a busy log is read in chunks rather than line
+    /// by line (changes in between are not missed: inotify queues them).
     public func waitForData(timeout: Duration) {
+        defer { lastWakeUp = .now }
         if files.contains(where: { $0.hasBacklog }) { return }
-        waiter.wait(timeout: timeout)
+        let start = ContinuousClock.now
+        let earliest = lastWakeUp + options.minimumPollInterval
+        if start < earliest {
+            FileChangeWaiter.sleep(min(earliest - start, timeout))
+        }
+        let left = timeout - (ContinuousClock.now - start)
+        waiter.wait(timeout: max(left, .zero))
     }
 
     /// For each followed file, its identity and the offset just past the last
@@ -187,6 +202,14 @@ public final class LogTail: @unchecked Sendable {
     /// path (and which left it: rotation), and opens and classifies new files.
     /// Throws only at the start (`start`), for the configured paths themselves.
     private func refresh(start: Bool, checkpoints: [FileCheckpoint], restart: Bool) throws {
+        // Expanding the paths costs a directory read and a stat per file: do it only
+        // when inotify saw entries change, at least every second, or without inotify.
+        waiter.drain()
+        let now = ContinuousClock.now
+        guard start || waiter.entriesChanged || !waiter.usesInotify || now - lastExpansion >= Self.expansionInterval
+        else { return }
+        waiter.entriesChanged = false
+        lastExpansion = now
         var found: [Found] = []
         var directories: [String] = []
         for pattern in paths {

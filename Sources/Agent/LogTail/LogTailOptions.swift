@@ -26,6 +26,12 @@ public struct LogTailOptions: Sendable, Equatable {
     /// their logs (`kill -USR1`) are not lost. Fluent Bit's `Rotate_Wait`.
     public var rotateWait: Duration = .seconds(5)
 
+    /// Shortest time between two returns of ``LogTail/waitForData(timeout:)``
+    /// (default 20 ms): on a busy log a wait then gathers many lines for the
+    /// next poll instead of waking for each write. Lines are still handed
+    /// out within about this delay.
+    public var minimumPollInterval: Duration = .milliseconds(20)
+
     /// Size of the one reusable read buffer, in bytes (default 256 KiB); the
     /// buffer is this plus ``maxLineLength``. Each `read(2)` asks for up to this much.
     public var readBufferSize: Int = 256 * 1024
