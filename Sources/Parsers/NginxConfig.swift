@@ -19,6 +19,13 @@ public struct NginxConfig: Sendable {
         public var formatName: String
         /// 1-based line of the directive in the text.
         public var line: Int
+
+        /// Creates a description of an `access_log` directive.
+        public init(path: String, formatName: String, line: Int) {
+            self.path = path
+            self.formatName = formatName
+            self.line = line
+        }
     }
 
     /// Every `log_format`, by name, in the order defined (later definitions replace earlier ones).
