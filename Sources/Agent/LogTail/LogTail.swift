@@ -48,6 +48,10 @@ import Glibc
 /// - Overwriting a followed copy in place (`cp access.log access.log.1` when
 ///   `access.log.1` exists and is watched) reads it again from 0: logrotate
 ///   renames old copies before making a new one, which is handled.
+/// - Watch live logs only (`access.log`, `/var/log/nginx/*.log`), not their
+///   rotations: `access.log*` would also match `access.log.2.gz`, a new file
+///   (compressed bytes) that would be read. Rotated files need no pattern:
+///   they are followed by descriptor and found again by identity at a restart.
 /// - A file found at the very first start in the middle of a line skips to the
 ///   next newline; NGINX writes whole lines with one `write(2)`, so this is rare.
 ///
