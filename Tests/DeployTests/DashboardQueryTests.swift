@@ -65,20 +65,28 @@ struct DashboardQueryTests {
 
         let from = DemoData.start * 1000, to = (DemoData.start + DemoData.duration) * 1000
         for board in try Dashboard.all() {
-            // Variables in order, each with the earlier ones at "All" (Grafana's default here).
-            var macros = GrafanaMacros(fromMilliseconds: from, toMilliseconds: to)
-            for v in board.variables {
-                let q = macros.apply(v.query)
-                let series = try await influx.query(q, database: db)
-                // Grafana shows each value once (without FROM, InfluxDB answers one series per measurement).
-                let values = Array(Set(series.flatMap { $0.column("value") }.compactMap { $0 as? String })).sorted()
-                #expect(!values.isEmpty, "\(board.file): variable $\(v.name) has no values: \(q)")
-                macros.variables[v.name] = values.isEmpty ? ["none"] : values
+            // Three selections, with the variables evaluated in order as Grafana does (each query
+            // sees the earlier selections): all "All"; the last value of each; the first two of each.
+            // A variable with no values under the earlier selections stays at "All".
+            var selections: [GrafanaMacros] = []
+            for pick in [0, 1, 2] {
+                var macros = GrafanaMacros(fromMilliseconds: from, toMilliseconds: to)
+                for v in board.variables {
+                    #expect(v.allValue == ".*", "\(board.file): $\(v.name) needs allValue .* so that points without the tag match All")
+                    let q = macros.apply(v.query)
+                    let series = try await influx.query(q, database: db)
+                    // Grafana shows each value once (without FROM, InfluxDB answers one series per measurement).
+                    let found = Array(Set(series.flatMap { $0.column("value") }.compactMap { $0 as? String })).sorted()
+                    if pick == 0 { #expect(!found.isEmpty, "\(board.file): variable $\(v.name) has no values: \(q)") }
+                    switch pick {
+                    case 1 where !found.isEmpty: macros.variables[v.name] = [found.last!]
+                    case 2 where !found.isEmpty: macros.variables[v.name] = Array(found.prefix(2))
+                    default: macros.variables[v.name] = .some(nil)
+                    }
+                }
+                selections.append(macros)
             }
-            // "All" for every variable, then one value of each (as when a user picks one).
-            var one = macros
-            for (k, v) in macros.variables { one.variables[k] = [v.sorted().last!] }
-            for selection in [macros, one] {
+            for selection in selections {
                 for t in board.targets {
                     var m = selection
                     m.interval = t.interval ?? "1m"

@@ -36,8 +36,7 @@ def regex_escape(s):
 def substitute(q, variables):
     q = q.replace("$timeFilter", "time > now() - 1h").replace("$__interval", "10s").replace("$interval", "10s")
     for name in sorted(variables, key=len, reverse=True):
-        vals = [regex_escape(v) for v in variables[name]] or ["none"]
-        q = q.replace("$" + name, vals[0] if len(vals) == 1 else "(" + "|".join(vals) + ")")
+        q = q.replace("$" + name, ".*")  # "All": the variables' allValue
     return q
 
 

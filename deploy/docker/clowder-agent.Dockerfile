@@ -17,7 +17,8 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/src/.build \
     CLOWDER_AGENT_ONLY=1 swift build -c release --static-swift-stdlib --product clowder-agent \
- && install -D -m 0755 "$(CLOWDER_AGENT_ONLY=1 swift build -c release --show-bin-path)/clowder-agent" /out/clowder-agent
+ && install -D -m 0755 "$(CLOWDER_AGENT_ONLY=1 swift build -c release --show-bin-path)/clowder-agent" /out/clowder-agent \
+ && strip /out/clowder-agent
 
 FROM debian:bookworm-slim
 RUN export DEBIAN_FRONTEND=noninteractive \

@@ -17,7 +17,8 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/src/.build \
     swift build -c release --static-swift-stdlib --product clowder-ingest \
- && install -D -m 0755 "$(swift build -c release --show-bin-path)/clowder-ingest" /out/clowder-ingest
+ && install -D -m 0755 "$(swift build -c release --show-bin-path)/clowder-ingest" /out/clowder-ingest \
+ && strip /out/clowder-ingest
 
 FROM debian:bookworm-slim
 RUN export DEBIAN_FRONTEND=noninteractive \

@@ -17,7 +17,8 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/src/.build \
     swift build -c release --static-swift-stdlib --product clowder-sink \
- && install -D -m 0755 "$(swift build -c release --show-bin-path)/clowder-sink" /out/clowder-sink
+ && install -D -m 0755 "$(swift build -c release --show-bin-path)/clowder-sink" /out/clowder-sink \
+ && strip /out/clowder-sink
 
 FROM debian:bookworm-slim
 RUN export DEBIAN_FRONTEND=noninteractive \

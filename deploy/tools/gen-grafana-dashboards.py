@@ -22,6 +22,9 @@ def variable(name, query, label=None):
     return {
         "name": name, "label": label or name, "type": "query", "datasource": DS,
         "query": query, "definition": query, "refresh": 2, "multi": True, "includeAll": True,
+        # "All" as a match-anything regex rather than the list of values: points without the tag
+        # (vhost is absent when the log format has neither $host nor $server_name) still match.
+        "allValue": ".*",
         "current": {"selected": True, "text": ["All"], "value": ["$__all"]}, "sort": 1, "hide": 0,
         "options": [], "regex": "",
     }

@@ -5,7 +5,7 @@ import MetricsModel
 /// writes them (same measurements, tags, field names and integer/float types), over
 /// two hours, for the dashboard-query tests.
 ///
-/// - `nginx_access` per 60 s window, host and vhost (tags agent host region vhost);
+/// - `nginx_access` per 60 s window, host and vhost (tags agent host region, and vhost on one host only);
 /// - `http_response` (tags agent host region server method result), `ping` (tags agent host region url result)
 ///   and `nginx` (tags agent host region server port) every 30 s;
 /// - `agent` per 60 s window (tags agent host region version), counters growing;
@@ -29,7 +29,7 @@ struct DemoData {
 
     static let site = (region: "us-central", hosts: ["web-1", "web-2"], vhosts: ["clowder.example.org", "data.example.org"])
     static let probeRegions = [("us-central", "web-1"), ("eu-west", "probe-eu-west-1")]
-    static let httpTargets = ["https://clowder.example.org/healthz", "http://data.example.org/healthz"]
+    static let httpTargets = ["https://clowder.example.org/healthz", "https://data.example.org/healthz"]
 
     init() {
         let ns: Int64 = 1_000_000_000
@@ -39,7 +39,8 @@ struct DemoData {
             let t = (Self.start + minute * 60 + 60) * ns
             for host in Self.site.hosts {
                 var linesThisMinute: Int64 = 0
-                for vhost in Self.site.vhosts {
+                // web-1 logs $host (tag vhost); web-2 logs the recommended format, which has no vhost.
+                for vhost in host == "web-1" ? Self.site.vhosts.map(Optional.some) : [nil] {
                     let requests = 200 + next(400)
                     linesThisMinute += requests
                     var f: [String: JSONValue] = [:]
@@ -58,8 +59,10 @@ struct DemoData {
                     f["request_time_p90"] = .double(p50 * 3)
                     f["request_time_p99"] = .double(p50 * 8)
                     f["request_time_max"] = .double(p50 * 20)
+                    var tags = ["agent": host, "host": host, "region": Self.site.region]
+                    tags["vhost"] = vhost
                     points.append(Point(measurement: "nginx_access",
-                                        tags: ["agent": host, "host": host, "region": Self.site.region, "vhost": vhost],
+                                        tags: tags,
                                         fields: f, timeNanoseconds: t))
                 }
                 agentPoint(&agentTotals, agent: host, host: host, region: Self.site.region, lines: linesThisMinute, t: t)

@@ -3,7 +3,7 @@ import Foundation
 /// A Grafana dashboard file as far as the tests need it: template variables and
 /// the InfluxQL of every panel target.
 struct Dashboard {
-    struct Variable { var name: String; var query: String }
+    struct Variable { var name: String; var query: String; var allValue: String? }
     struct Target { var panel: String; var refID: String; var query: String; var rawQuery: Bool; var datasourceUID: String?; var interval: String? }
 
     var file: String
@@ -16,7 +16,7 @@ struct Dashboard {
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as! [String: Any]
         uid = object["uid"] as? String ?? ""
         for v in (object["templating"] as? [String: Any])?["list"] as? [[String: Any]] ?? [] where v["type"] as? String == "query" {
-            variables.append(Variable(name: v["name"] as! String, query: v["query"] as? String ?? ""))
+            variables.append(Variable(name: v["name"] as! String, query: v["query"] as? String ?? "", allValue: v["allValue"] as? String))
         }
         func walk(_ panels: [[String: Any]]) {
             for p in panels {
@@ -51,7 +51,8 @@ struct GrafanaMacros {
     var fromMilliseconds: Int64
     var toMilliseconds: Int64
     var interval: String = "1m"
-    var variables: [String: [String]] = [:]
+    /// Selected values per variable; nil values mean "All", which our variables send as their `allValue` `.*`.
+    var variables: [String: [String]?] = [:]
 
     /// Grafana's `escapeRegex` (@grafana/data): `[\\^$*+?.()|[\]{}\/]` get a backslash.
     static func escapeRegex(_ s: String) -> String {
@@ -74,7 +75,7 @@ struct GrafanaMacros {
         q = q.replacingOccurrences(of: "$__interval_ms", with: "60000")
         q = q.replacingOccurrences(of: "$__interval", with: interval).replacingOccurrences(of: "$interval", with: interval)
         for (name, values) in variables.sorted(by: { $0.key.count > $1.key.count }) {
-            let v = format(values)
+            let v = values.map(format) ?? ".*"
             q = q.replacingOccurrences(of: "${\(name)}", with: v).replacingOccurrences(of: "[[\(name)]]", with: v)
             q = q.replacingOccurrences(of: "$\(name)", with: v)
         }
