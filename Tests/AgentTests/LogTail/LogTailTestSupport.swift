@@ -20,11 +20,11 @@ struct TemporaryDirectory {
 }
 
 /// Appends bytes with one `write(2)` (O_APPEND, like NGINX).
-func append(_ text: String, to path: String) throws {
-    try append(Array(text.utf8), to: path)
+func appendToFile(_ text: String, to path: String) throws {
+    try appendToFile(Array(text.utf8), to: path)
 }
 
-func append(_ bytes: [UInt8], to path: String) throws {
+func appendToFile(_ bytes: [UInt8], to path: String) throws {
     let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
     defer { close(fd) }
@@ -32,7 +32,7 @@ func append(_ bytes: [UInt8], to path: String) throws {
     guard n == bytes.count else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
 }
 
-func inode(of path: String) -> UInt64 {
+func inodeNumber(of path: String) -> UInt64 {
     var st = stat()
     return stat(path, &st) == 0 ? UInt64(st.st_ino) : 0
 }

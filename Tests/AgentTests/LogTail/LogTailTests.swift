@@ -19,13 +19,13 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append("", to: log)
+        try appendToFile("", to: log)
         let tail = try LogTail(paths: [log])
         let c = LineCollector()
-        try append("127.0.0.1 - - [29/Nov/2026:17:00:00 +0000] \"GET /fi", to: log)
+        try appendToFile("127.0.0.1 - - [29/Nov/2026:17:00:00 +0000] \"GET /fi", to: log)
         #expect(try c.poll(tail) == 0)
         usleep(50_000)
-        try append("les/1 HTTP/1.1\" 200 5\n", to: log)
+        try appendToFile("les/1 HTTP/1.1\" 200 5\n", to: log)
         #expect(try c.poll(tail) == 1)
         #expect(c.lines == ["127.0.0.1 - - [29/Nov/2026:17:00:00 +0000] \"GET /files/1 HTTP/1.1\" 200 5"])
         #expect(try c.poll(tail) == 0)
@@ -38,13 +38,13 @@ struct LogTailTests {
     func startPositions() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try append(numberedLines("old", 0..<3), to: dir.file("a.log"))
+        try appendToFile(numberedLines("old", 0..<3), to: dir.file("a.log"))
         let tail = try LogTail(paths: [dir.path + "/*.log"])
         let c = LineCollector()
         #expect(try c.poll(tail) == 0)
-        try append(numberedLines("a", 0..<2), to: dir.file("a.log"))
-        try append(numberedLines("b", 0..<2), to: dir.file("b.log"))   // appears after the start
-        try append(numberedLines("ignored", 0..<2), to: dir.file("c.txt"))
+        try appendToFile(numberedLines("a", 0..<2), to: dir.file("a.log"))
+        try appendToFile(numberedLines("b", 0..<2), to: dir.file("b.log"))   // appears after the start
+        try appendToFile(numberedLines("ignored", 0..<2), to: dir.file("c.txt"))
         try c.poll(tail)
         #expect(c.lines.sorted() == ["a-0", "a-1", "b-0", "b-1"])
         #expect(tail.stats.filesOpen == 2)
@@ -60,10 +60,10 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append("first\nhalf a li", to: log)
+        try appendToFile("first\nhalf a li", to: log)
         let tail = try LogTail(paths: [log])
         let c = LineCollector()
-        try append("ne\nnext\n", to: log)
+        try appendToFile("ne\nnext\n", to: log)
         try c.poll(tail)
         #expect(c.lines == ["next"])
     }
@@ -73,7 +73,7 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append("", to: log)
+        try appendToFile("", to: log)
         var options = LogTailOptions()
         options.maxLineLength = 100
         options.readBufferSize = 4096
@@ -81,11 +81,11 @@ struct LogTailTests {
         let c = LineCollector()
         let long = String(repeating: "L", count: 250)
         // One long line inside one read, and one (10,000 bytes) arriving over several reads and polls.
-        try append("short\n\(long)\nafter\n", to: log)
+        try appendToFile("short\n\(long)\nafter\n", to: log)
         try c.poll(tail)
-        try append(String(repeating: "M", count: 6000), to: log)
+        try appendToFile(String(repeating: "M", count: 6000), to: log)
         try c.poll(tail)
-        try append(String(repeating: "M", count: 4000) + "\nend\n", to: log)
+        try appendToFile(String(repeating: "M", count: 4000) + "\nend\n", to: log)
         try c.poll(tail)
         #expect(c.lines == ["short", String(repeating: "L", count: 100), "after", String(repeating: "M", count: 100), "end"])
         let stats = tail.stats
@@ -103,7 +103,7 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append(String(repeating: "z", count: 70_000) + "\nok\n", to: log)
+        try appendToFile(String(repeating: "z", count: 70_000) + "\nok\n", to: log)
         let tail = try LogTail(paths: [log], options: Self.fromStart())
         var lengths: [Int] = []
         try tail.poll { lengths.append($0.count) }
@@ -116,13 +116,13 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append(numberedLines("before", 0..<20), to: log)
+        try appendToFile(numberedLines("before", 0..<20), to: log)
         let tail = try LogTail(paths: [log], options: Self.fromStart())
         let c = LineCollector()
         try c.poll(tail)
         #expect(c.lines.count == 20)
         #expect(truncate(log, 0) == 0)
-        try append(numberedLines("after", 0..<3), to: log)
+        try appendToFile(numberedLines("after", 0..<3), to: log)
         try c.poll(tail)
         #expect(c.lines.suffix(3) == ["after-0", "after-1", "after-2"])
         #expect(tail.stats.truncations == 1)
@@ -134,13 +134,13 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append(numberedLines("before", 0..<10), to: log)
+        try appendToFile(numberedLines("before", 0..<10), to: log)
         let tail = try LogTail(paths: [log], options: Self.fromStart())
         let c = LineCollector()
         try c.poll(tail)
         let offset = tail.checkpoints[0].offset
         #expect(truncate(log, 0) == 0)
-        try append(numberedLines("refill", 0..<40), to: log)
+        try appendToFile(numberedLines("refill", 0..<40), to: log)
         #expect(Int64(try FileManager.default.attributesOfItem(atPath: log)[.size] as! Int) > offset)
         try c.poll(tail)
         #expect(c.lines == (0..<10).map { "before-\($0)" } + (0..<40).map { "refill-\($0)" })
@@ -152,16 +152,16 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append("", to: log)
+        try appendToFile("", to: log)
         let tail = try LogTail(paths: [log])
         let c = LineCollector()
-        try append(numberedLines("one", 0..<5), to: log)
+        try appendToFile(numberedLines("one", 0..<5), to: log)
         try c.poll(tail)
         #expect(rename(log, log + ".1") == 0)
-        try append(numberedLines("late", 0..<3), to: log + ".1")    // a worker that has not reopened yet
-        try append(numberedLines("two", 0..<4), to: log)
+        try appendToFile(numberedLines("late", 0..<3), to: log + ".1")    // a worker that has not reopened yet
+        try appendToFile(numberedLines("two", 0..<4), to: log)
         try c.poll(tail)
-        try append(numberedLines("later", 0..<2), to: log + ".1")
+        try appendToFile(numberedLines("later", 0..<2), to: log + ".1")
         try c.poll(tail)
         let expected: [String] = [("one", 5), ("late", 3), ("two", 4), ("later", 2)].flatMap { name, count in
             (0..<count).map { "\(name)-\($0)" }
@@ -177,18 +177,18 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append("", to: log)
+        try appendToFile("", to: log)
         var options = LogTailOptions()
         options.rotateWait = .zero
         let tail = try LogTail(paths: [log], options: options)
         let c = LineCollector()
-        try append(numberedLines("one", 0..<2), to: log)
+        try appendToFile(numberedLines("one", 0..<2), to: log)
         #expect(unlink(log) == 0)
         try c.poll(tail)
         #expect(c.lines == ["one-0", "one-1"])
         #expect(tail.stats.filesOpen == 0)
         #expect(tail.checkpoints.isEmpty)
-        try append(numberedLines("two", 0..<2), to: log)
+        try appendToFile(numberedLines("two", 0..<2), to: log)
         try c.poll(tail)
         #expect(c.lines == ["one-0", "one-1", "two-0", "two-1"])
     }
@@ -198,18 +198,18 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append(numberedLines("a", 0..<5), to: log)
+        try appendToFile(numberedLines("a", 0..<5), to: log)
         let first = try LogTail(paths: [log], options: Self.fromStart())
         let c = LineCollector()
         try c.poll(first)
-        try append("b-0\nb-1\nb-", to: log)
+        try appendToFile("b-0\nb-1\nb-", to: log)
         try c.poll(first)
         let saved = first.checkpointData()
         #expect(first.checkpoints.map(\.offset) == [Int64(5 * 4 + 8)])
         // Stopped: more lines, then rotation by rename and a new file.
-        try append("2\nb-3\n", to: log)
+        try appendToFile("2\nb-3\n", to: log)
         #expect(rename(log, log + ".1") == 0)
-        try append(numberedLines("c", 0..<2), to: log)
+        try appendToFile(numberedLines("c", 0..<2), to: log)
         let second = try LogTail(paths: [log], checkpointData: saved)
         try c.poll(second)
         #expect(c.lines == ["a-0", "a-1", "a-2", "a-3", "a-4", "b-0", "b-1", "b-2", "b-3", "c-0", "c-1"])
@@ -220,13 +220,13 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append("tiny-0\n", to: log)
+        try appendToFile("tiny-0\n", to: log)
         let tail = try LogTail(paths: [log], options: Self.fromStart())
         let c = LineCollector()
         try c.poll(tail)
         let early = tail.checkpoints
         #expect(early.map(\.fingerprintLength) == [7])
-        try append(numberedLines("grow", 0..<40), to: log)
+        try appendToFile(numberedLines("grow", 0..<40), to: log)
         try c.poll(tail)
         #expect(tail.stats.truncations == 0)
         #expect(tail.checkpoints.map(\.fingerprintLength) == [256])
@@ -243,19 +243,19 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append(numberedLines("old", 0..<30), to: log)
+        try appendToFile(numberedLines("old", 0..<30), to: log)
         let first = try LogTail(paths: [log], options: Self.fromStart())
         try LineCollector().poll(first)
         var saved = first.checkpoints
-        let oldInode = inode(of: log)
+        let oldInode = inodeNumber(of: log)
         #expect(saved.map(\.inode) == [oldInode])
         #expect(unlink(log) == 0)
         // Create files until the file system hands out the freed inode again (ext4 does at once).
         var reused = false
         for i in 0..<64 {
             let candidate = dir.file("new-\(i)")
-            try append("", to: candidate)
-            if inode(of: candidate) == oldInode {
+            try appendToFile("", to: candidate)
+            if inodeNumber(of: candidate) == oldInode {
                 #expect(rename(candidate, log) == 0)
                 reused = true
                 break
@@ -267,20 +267,20 @@ struct LogTailTests {
             // by writing new content into a file that keeps the inode.
             for i in 0..<64 { unlink(dir.file("new-\(i)")) }
             let keeper = dir.file("keeper")
-            try append(numberedLines("old", 0..<30), to: keeper)
-            let reusedInode = inode(of: keeper)
+            try appendToFile(numberedLines("old", 0..<30), to: keeper)
+            let reusedInode = inodeNumber(of: keeper)
             #expect(rename(keeper, log) == 0)
             #expect(truncate(log, 0) == 0)
             saved = saved.map { var c = $0; c.inode = reusedInode; return c }
             Issue.record("inode \(oldInode) was not reused by the file system; same inode, new content instead",
                          severity: .warning)
         }
-        try append(numberedLines("new", 0..<40), to: log)
+        try appendToFile(numberedLines("new", 0..<40), to: log)
         let second = try LogTail(paths: [log], checkpoints: saved)
         let c = LineCollector()
         try c.poll(second)
         #expect(c.lines == (0..<40).map { "new-\($0)" })
-        #expect(second.checkpoints.map(\.inode) == [inode(of: log)])
+        #expect(second.checkpoints.map(\.inode) == [inodeNumber(of: log)])
     }
 
     @Test("saved checkpoint data without files is a restart: files that appeared meanwhile are read from their start")
@@ -290,7 +290,7 @@ struct LogTailTests {
         let first = try LogTail(paths: [dir.path + "/*.log"])
         let saved = first.checkpointData()
         #expect(saved == Array("LTC1".utf8) + [0, 0, 0, 0])
-        try append(numberedLines("while-stopped", 0..<2), to: dir.file("access.log"))
+        try appendToFile(numberedLines("while-stopped", 0..<2), to: dir.file("access.log"))
         let second = try LogTail(paths: [dir.path + "/*.log"], checkpointData: saved)
         let c = LineCollector()
         try c.poll(second)
@@ -305,11 +305,11 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append(numberedLines("old", 0..<20), to: log)
+        try appendToFile(numberedLines("old", 0..<20), to: log)
         let first = try LogTail(paths: [log], options: Self.fromStart())
         try LineCollector().poll(first)
         let saved = first.checkpoints.map { var c = $0; c.device &+= 1; return c }
-        try append(numberedLines("new", 0..<3), to: log)
+        try appendToFile(numberedLines("new", 0..<3), to: log)
         let second = try LogTail(paths: [log], checkpoints: saved)
         let c = LineCollector()
         try c.poll(second)
@@ -321,12 +321,12 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append(numberedLines("old", 0..<30), to: log)
+        try appendToFile(numberedLines("old", 0..<30), to: log)
         let first = try LogTail(paths: [log], options: Self.fromStart())
         try LineCollector().poll(first)
         let saved = first.checkpoints
         #expect(truncate(log, 0) == 0)
-        try append(numberedLines("fresh", 0..<60), to: log)
+        try appendToFile(numberedLines("fresh", 0..<60), to: log)
         let second = try LogTail(paths: [log], checkpoints: saved)
         let c = LineCollector()
         try c.poll(second)
@@ -339,7 +339,7 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append(numberedLines("l", 0..<10), to: log)
+        try appendToFile(numberedLines("l", 0..<10), to: log)
         let tail = try LogTail(paths: [log], options: Self.fromStart())
         var seen: [String] = []
         #expect(throws: Stop.self) {
@@ -366,15 +366,15 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append("", to: log)
+        try appendToFile("", to: log)
         let tail = try LogTail(paths: [log + "*"])
         let c = LineCollector()
-        try append(numberedLines("a", 0..<10, padding: 30), to: log)
+        try appendToFile(numberedLines("a", 0..<10, padding: 30), to: log)
         try c.poll(tail)
-        try append(numberedLines("b", 0..<5, padding: 30), to: log)    // not polled before the copy
+        try appendToFile(numberedLines("b", 0..<5, padding: 30), to: log)    // not polled before the copy
         try FileManager.default.copyItem(atPath: log, toPath: log + ".1")
         #expect(truncate(log, 0) == 0)
-        try append(numberedLines("c", 0..<3, padding: 30), to: log)
+        try appendToFile(numberedLines("c", 0..<3, padding: 30), to: log)
         try c.poll(tail)
         try c.poll(tail)
         let expected = ["a", "b", "c"].flatMap { p in
@@ -389,17 +389,17 @@ struct LogTailTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let log = dir.file("access.log")
-        try append("", to: log)
+        try appendToFile("", to: log)
         let tail = try LogTail(paths: [log + "*"])
         let c = LineCollector()
-        try append(numberedLines("a", 0..<10, padding: 30), to: log)
+        try appendToFile(numberedLines("a", 0..<10, padding: 30), to: log)
         try c.poll(tail)
         try FileManager.default.copyItem(atPath: log, toPath: log + ".1")
         try c.poll(tail)                           // sees the copy: same first bytes, not read
         #expect(c.lines.count == 10)
-        try append(numberedLines("b", 0..<2, padding: 30), to: log)   // after the copy: lost by copytruncate
+        try appendToFile(numberedLines("b", 0..<2, padding: 30), to: log)   // after the copy: lost by copytruncate
         #expect(truncate(log, 0) == 0)
-        try append(numberedLines("c", 0..<3, padding: 30), to: log)
+        try appendToFile(numberedLines("c", 0..<3, padding: 30), to: log)
         try c.poll(tail)
         try c.poll(tail)
         #expect(c.lines.count == 13)
