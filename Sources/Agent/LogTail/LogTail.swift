@@ -21,6 +21,10 @@ import Glibc
 /// - **delete and re-create** (`rm access.log; kill -USR1`): as rename rotation;
 /// - **inode reuse**: a file with a known inode but other first bytes is a new file.
 ///
+/// Sources: NGINX, "Controlling nginx", *Rotating Log-files*
+/// (https://nginx.org/en/docs/control.html#logs: rename, then `USR1`, workers
+/// reopen); logrotate(8) `create` and `copytruncate`; inotify(7).
+///
 /// A line is handed out only once its newline has arrived, without the
 /// newline; a line longer than ``LogTailOptions/maxLineLength`` is cut to that
 /// length, counted and sampled (``LogTailStats/overlongLines``). Reading is by
