@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "MetricsModel", "Storage", "Broker", "Sinks",
+                "MetricsModel", "Storage", "Broker", "Sinks", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -104,6 +104,7 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.embedInCode("openapi.yaml")],
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
@@ -119,7 +120,14 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Parsers", "MetricsModel"], swiftSettings: swiftSettings),
         .testTarget(name: "SinksTests", dependencies: ["Sinks", "Broker", "MetricsModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Broker", "MetricsModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: [
+                "Ingest", "Broker", "MetricsModel",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "DeployTests", dependencies: ["MetricsModel", "Agent"], swiftSettings: swiftSettings),
     ]
 )

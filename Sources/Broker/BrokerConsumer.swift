@@ -1,0 +1,226 @@
+import Logging
+import Synchronization
+
+/// Consumes one queue with manual acknowledgements on a dedicated thread that
+/// owns one ``AMQPConnection``; deliveries arrive on ``deliveries``.
+///
+/// On every connect it declares the exchange (when given) and the queue
+/// (with its dead-letter and other `x-…` arguments), binds them, sets
+/// `basic.qos` prefetch and starts `basic.consume`. At most `prefetch`
+/// deliveries are unacknowledged at a time, so the stream's buffer is bounded.
+/// After a lost connection it reconnects with backoff; deliveries not yet
+/// acknowledged are redelivered by the broker (`redelivered` true), and acks
+/// for the old connection (older ``BrokerDelivery/connectionGeneration``) are dropped.
+/// The stream ends only after ``shutdown()``.
+///
+/// ```swift
+/// let c = BrokerConsumer(url: url, exchange: .clowderMetrics,
+///                        queue: QueueDeclaration(name: "clowder.metrics.sqlite", deadLetterExchange: "clowder.metrics.dead"),
+///                        prefetch: 200)
+/// c.start()
+/// for await d in c.deliveries {
+///     do { try store(d.body); c.ack(d) } catch { c.reject(d, requeue: false) }   // → dead-letter exchange
+/// }
+/// ```
+public final class BrokerConsumer: Sendable {
+    /// The broker.
+    public let url: BrokerURL
+    /// Declared on connect when not nil, and the queue bound to it.
+    public let exchange: ExchangeDeclaration?
+    /// Declared on connect and consumed.
+    public let queue: QueueDeclaration
+    /// Binding key (ignored by fanout exchanges).
+    public let bindingKey: String
+    /// `basic.qos` prefetch count.
+    public let prefetch: UInt16
+    /// Longest pause between reconnect attempts, seconds.
+    public let maxBackoff: Double
+    /// Deliveries, in the order the broker sent them; finishes after ``shutdown()``.
+    public let deliveries: AsyncStream<BrokerDelivery>
+    let continuation: AsyncStream<BrokerDelivery>.Continuation
+    let logger: Logger
+    let worker = WorkerThread()
+    let shared = Mutex(Shared())
+
+    enum Command {
+        case ack(UInt64, multiple: Bool)
+        case nack(UInt64, multiple: Bool, requeue: Bool)
+        case reject(UInt64, requeue: Bool)
+    }
+
+    struct Shared {
+        var state: BrokerState = .connecting
+        var generation: UInt64 = 0
+        var commands: [(UInt64, Command)] = []
+        var stopping = false
+        var started = false
+        var stopped: [CheckedContinuation<Void, Never>] = []
+        var delivered: UInt64 = 0
+    }
+
+    /// - Parameters:
+    ///   - url: the broker.
+    ///   - exchange: declared and bound when not nil (e.g. ``ExchangeDeclaration/clowderMetrics``).
+    ///   - queue: declared (durable by default) and consumed.
+    ///   - bindingKey: routing key of the binding.
+    ///   - prefetch: most unacknowledged deliveries at a time.
+    ///   - maxBackoff: longest pause between reconnect attempts, seconds.
+    public init(
+        url: BrokerURL, exchange: ExchangeDeclaration?, queue: QueueDeclaration, bindingKey: String = "", prefetch: UInt16 = 100,
+        maxBackoff: Double = 5, logger: Logger = Logger(label: "clowder.broker.consumer")
+    ) {
+        self.url = url
+        self.exchange = exchange
+        self.queue = queue
+        self.bindingKey = bindingKey
+        self.prefetch = prefetch
+        self.maxBackoff = maxBackoff
+        self.logger = logger
+        (deliveries, continuation) = AsyncStream.makeStream(of: BrokerDelivery.self, bufferingPolicy: .unbounded)
+    }
+
+    /// The connection state.
+    public var state: BrokerState { shared.withLock { $0.state } }
+
+    /// Deliveries received since start.
+    public var deliveredCount: UInt64 { shared.withLock { $0.delivered } }
+
+    /// Starts the thread; it connects in the background. Idempotent.
+    public func start() {
+        let first = shared.withLock { s -> Bool in
+            defer { s.started = true }
+            return !s.started
+        }
+        guard first else { return }
+        worker.start(name: "clowder-broker-consumer") { [self] in run() }
+    }
+
+    /// Waits until the state is `connected` (queue declared, consuming), up to `timeout` seconds.
+    /// - Returns: true when connected.
+    public func waitUntilConnected(timeout: Double) async -> Bool {
+        let deadline = monotonicSeconds() + timeout
+        while monotonicSeconds() < deadline {
+            if case .connected = state { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if case .connected = state { return true }
+        return false
+    }
+
+    /// `basic.ack` (sent by the consumer thread; dropped if the delivery's connection is gone).
+    public func ack(_ d: BrokerDelivery, multiple: Bool = false) {
+        send(d.connectionGeneration, .ack(d.deliveryTag, multiple: multiple))
+    }
+
+    /// `basic.nack`; with `requeue` false the message goes to the queue's dead-letter exchange.
+    public func nack(_ d: BrokerDelivery, multiple: Bool = false, requeue: Bool) {
+        send(d.connectionGeneration, .nack(d.deliveryTag, multiple: multiple, requeue: requeue))
+    }
+
+    /// `basic.reject`; with `requeue` false the message goes to the queue's dead-letter exchange.
+    public func reject(_ d: BrokerDelivery, requeue: Bool) {
+        send(d.connectionGeneration, .reject(d.deliveryTag, requeue: requeue))
+    }
+
+    func send(_ generation: UInt64, _ c: Command) {
+        shared.withLock { $0.commands.append((generation, c)) }
+        worker.wake()
+    }
+
+    /// Stops the thread and finishes ``deliveries``; unacknowledged deliveries go back to the queue.
+    public func shutdown() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let alreadyStopped = shared.withLock { s -> Bool in
+                s.stopping = true
+                if case .stopped = s.state { return true }
+                if !s.started { s.state = .stopped; return true }
+                s.stopped.append(c)
+                return false
+            }
+            if alreadyStopped {
+                continuation.finish()
+                c.resume()
+            } else {
+                worker.wake()
+            }
+        }
+    }
+
+    func run() {
+        var backoff = Backoff(cap: maxBackoff)
+        var connection: AMQPConnection?
+        var generation: UInt64 = 0
+
+        func drop(_ error: BrokerError) {
+            logger.warning("broker connection lost", metadata: ["url": "\(url)", "queue": "\(queue.name)", "error": "\(error)"])
+            shared.withLock { $0.state = .disconnected(reason: error.message); $0.commands.removeAll() }
+            connection?.close()
+            connection = nil
+        }
+
+        func flushCommands(_ conn: AMQPConnection) throws {
+            let commands = shared.withLock { s -> [(UInt64, Command)] in defer { s.commands.removeAll() }; return s.commands }
+            for (g, command) in commands where g == generation {
+                switch command {
+                case .ack(let tag, let multiple): try conn.ack(deliveryTag: tag, multiple: multiple)
+                case .nack(let tag, let multiple, let requeue): try conn.nack(deliveryTag: tag, multiple: multiple, requeue: requeue)
+                case .reject(let tag, let requeue): try conn.reject(deliveryTag: tag, requeue: requeue)
+                }
+            }
+        }
+
+        while true {
+            if shared.withLock({ $0.stopping }) {
+                // Acknowledgements asked for before shutdown still go out.
+                if let connection { try? flushCommands(connection) }
+                break
+            }
+            guard let conn = connection else {
+                do {
+                    let c = try AMQPConnection(url: url)
+                    if let exchange {
+                        try c.declareExchange(exchange)
+                    }
+                    let declared = try c.declareQueue(queue)
+                    if let exchange { try c.bindQueue(declared.name, exchange: exchange.name, routingKey: bindingKey) }
+                    try c.qos(prefetchCount: prefetch)
+                    try c.consume(queue: declared.name)
+                    connection = c
+                    generation += 1
+                    backoff.reset()
+                    let g = generation
+                    shared.withLock { $0.state = .connected; $0.generation = g; $0.commands.removeAll() }
+                    logger.info("consuming", metadata: ["url": "\(url)", "queue": "\(declared.name)"])
+                } catch {
+                    let e = error as? BrokerError ?? BrokerError(.connect, "\(error)")
+                    shared.withLock { $0.state = .disconnected(reason: e.message) }
+                    let pause = backoff.next()
+                    logger.debug("broker connect failed, retrying", metadata: ["error": "\(e)", "in_s": "\(pause)"])
+                    worker.wait(socket: -1, timeout: pause)
+                }
+                continue
+            }
+            do {
+                try flushCommands(conn)
+                if conn.hasBufferedInput || worker.wait(socket: conn.socketDescriptor, timeout: 1) {
+                    if let d = try conn.nextDelivery(timeout: 0, generation: generation) {
+                        shared.withLock { $0.delivered += 1 }
+                        continuation.yield(d)
+                    }
+                } else {
+                    _ = try conn.nextDelivery(timeout: 0, generation: generation)  // heartbeats
+                }
+            } catch {
+                drop(error as? BrokerError ?? BrokerError(.connectionLost, "\(error)"))
+            }
+        }
+        connection?.close()
+        continuation.finish()
+        let waiters = shared.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.state = .stopped
+            defer { s.stopped.removeAll() }
+            return s.stopped
+        }
+        for w in waiters { w.resume() }
+    }
+}

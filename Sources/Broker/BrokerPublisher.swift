@@ -1,0 +1,279 @@
+import Logging
+import Synchronization
+
+/// Publishes messages to one exchange with RabbitMQ publisher confirms, on a
+/// dedicated thread that owns one ``AMQPConnection``.
+///
+/// ``publish(_:)`` returns only when the broker confirmed (`basic.ack`) every
+/// message of the call; it throws ``BrokerError`` `nack` when any was refused,
+/// `connectionLost` when the connection dropped before all were confirmed (some
+/// may have been stored: callers publish with a `message_id` so stores can
+/// de-duplicate), `unavailable` while there is no connection, `timeout` when
+/// confirms take longer than `confirmTimeout`. Calls from many tasks are
+/// pipelined on the one connection: the thread publishes every waiting call's
+/// messages, then reads confirms.
+///
+/// After a failure the thread reconnects with exponential backoff and full
+/// jitter (0.1 s doubling to `maxBackoff`), re-declaring the exchange.
+///
+/// ```swift
+/// let p = BrokerPublisher(url: try BrokerURL("amqp://guest:guest@127.0.0.1:5672"), exchange: .clowderMetrics)
+/// p.start()
+/// try await p.publish([OutgoingMessage(body: Array(#"{"category":"x","created":1}"#.utf8), messageID: "b1:0")])
+/// await p.shutdown()
+/// ```
+public final class BrokerPublisher: Sendable {
+    /// The broker.
+    public let url: BrokerURL
+    /// The exchange published to (declared on every connect).
+    public let exchange: ExchangeDeclaration
+    /// Longest wait for confirms of one call, seconds.
+    public let confirmTimeout: Double
+    /// Longest pause between reconnect attempts, seconds.
+    public let maxBackoff: Double
+    let logger: Logger
+    let worker = WorkerThread()
+    let shared = Mutex(Shared())
+
+    struct Job {
+        let messages: [OutgoingMessage]
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    struct Shared {
+        var state: BrokerState = .connecting
+        var queue: [Job] = []
+        var stopping = false
+        var started = false
+        var stopped: [CheckedContinuation<Void, Never>] = []
+        var published: UInt64 = 0
+    }
+
+    /// - Parameters:
+    ///   - url: the broker.
+    ///   - exchange: declared on connect; messages go there.
+    ///   - confirmTimeout: seconds to wait for the confirms of one call before the connection is treated as lost.
+    ///   - maxBackoff: longest pause between reconnect attempts, seconds.
+    public init(url: BrokerURL, exchange: ExchangeDeclaration, confirmTimeout: Double = 30, maxBackoff: Double = 5, logger: Logger = Logger(label: "clowder.broker.publisher")) {
+        self.url = url
+        self.exchange = exchange
+        self.confirmTimeout = confirmTimeout
+        self.maxBackoff = maxBackoff
+        self.logger = logger
+    }
+
+    /// The connection state (for `/healthz`).
+    public var state: BrokerState { shared.withLock { $0.state } }
+
+    /// Messages confirmed since start.
+    public var confirmedCount: UInt64 { shared.withLock { $0.published } }
+
+    /// Starts the thread; it connects in the background. Idempotent.
+    public func start() {
+        let first = shared.withLock { s -> Bool in
+            defer { s.started = true }
+            return !s.started
+        }
+        guard first else { return }
+        worker.start(name: "clowder-broker-publisher") { [self] in run() }
+    }
+
+    /// Waits until the state is `connected`, up to `timeout` seconds.
+    /// - Returns: true when connected.
+    public func waitUntilConnected(timeout: Double) async -> Bool {
+        let deadline = monotonicSeconds() + timeout
+        while monotonicSeconds() < deadline {
+            if case .connected = state { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if case .connected = state { return true }
+        return false
+    }
+
+    /// Publishes `messages` in order and waits for the broker's confirms.
+    /// - Throws: ``BrokerError`` (`unavailable`, `connectionLost`, `nack`, `timeout`, `closed`).
+    public func publish(_ messages: [OutgoingMessage]) async throws {
+        if messages.isEmpty { return }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            let refused: BrokerError? = shared.withLock { s in
+                if s.stopping { return BrokerError(.closed, "publisher is shut down") }
+                switch s.state {
+                case .connected:
+                    s.queue.append(Job(messages: messages, continuation: c))
+                    return nil
+                case .connecting: return BrokerError(.unavailable, "connecting to \(url)")
+                case .disconnected(let reason): return BrokerError(.unavailable, "broker unavailable: \(reason)")
+                case .stopped: return BrokerError(.closed, "publisher is shut down")
+                }
+            }
+            if let refused { c.resume(throwing: refused) } else { worker.wake() }
+        }
+    }
+
+    /// Stops the thread: waiting calls fail with `closed`, the connection is closed.
+    public func shutdown() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let alreadyStopped = shared.withLock { s -> Bool in
+                s.stopping = true
+                if case .stopped = s.state { return true }
+                if !s.started { s.state = .stopped; return true }
+                s.stopped.append(c)
+                return false
+            }
+            if alreadyStopped { c.resume() } else { worker.wake() }
+        }
+    }
+
+    // MARK: The thread
+
+    /// A call whose messages are published and not all confirmed.
+    final class Pending {
+        let job: Job
+        let first: UInt64
+        let last: UInt64
+        var confirmed: [Bool]
+        var remaining: Int
+        var nacked = false
+        let since: Double
+        init(job: Job, first: UInt64, since: Double) {
+            self.job = job
+            self.first = first
+            self.last = first + UInt64(job.messages.count) - 1
+            self.confirmed = Array(repeating: false, count: job.messages.count)
+            self.remaining = job.messages.count
+            self.since = since
+        }
+        func mark(_ tag: UInt64, nack: Bool) {
+            let i = Int(tag - first)
+            if !confirmed[i] { confirmed[i] = true; remaining -= 1 }
+            if nack { nacked = true }
+        }
+    }
+
+    func setState(_ st: BrokerState) { shared.withLock { $0.state = st } }
+
+    func run() {
+        var backoff = Backoff(cap: maxBackoff)
+        var connection: AMQPConnection?
+        var pending: [Pending] = []
+        var confirmedThrough: UInt64 = 0
+
+        func failAll(_ error: BrokerError) {
+            for p in pending { p.job.continuation.resume(throwing: error) }
+            pending.removeAll()
+            let queued = shared.withLock { s -> [Job] in defer { s.queue.removeAll() }; return s.queue }
+            for j in queued { j.continuation.resume(throwing: error) }
+        }
+
+        func drop(_ error: BrokerError) {
+            logger.warning("broker connection lost", metadata: ["url": "\(url)", "error": "\(error)"])
+            setState(.disconnected(reason: error.message))
+            failAll(error)
+            connection?.close()
+            connection = nil
+        }
+
+        func handle(_ frame: AMQPConnection.Frame) {
+            let tag: UInt64, multiple: Bool, nack: Bool
+            switch frame {
+            case .ack(let t, let m): (tag, multiple, nack) = (t, m, false)
+            case .nack(let t, let m): (tag, multiple, nack) = (t, m, true)
+            case .other: return
+            }
+            if multiple {
+                let from = confirmedThrough + 1
+                guard tag >= from else { return }
+                for p in pending where p.first <= tag && p.last >= from {
+                    for t in max(p.first, from)...min(p.last, tag) { p.mark(t, nack: nack) }
+                }
+                confirmedThrough = max(confirmedThrough, tag)
+            } else if let p = pending.first(where: { $0.first <= tag && tag <= $0.last }) {
+                p.mark(tag, nack: nack)
+            }
+            let finished = pending.filter { $0.remaining == 0 }
+            guard !finished.isEmpty else { return }
+            pending.removeAll { $0.remaining == 0 }
+            let done = finished.reduce(0) { $0 + ($1.nacked ? 0 : $1.job.messages.count) }
+            shared.withLock { $0.published += UInt64(done) }
+            for p in finished {
+                if p.nacked {
+                    p.job.continuation.resume(throwing: BrokerError(.nack, "the broker refused (basic.nack) a message of this batch"))
+                } else {
+                    p.job.continuation.resume()
+                }
+            }
+        }
+
+        while true {
+            let stopping = shared.withLock { $0.stopping }
+            if stopping { break }
+
+            guard let conn = connection else {
+                do {
+                    let c = try AMQPConnection(url: url)
+                    try c.declareExchange(exchange)
+                    try c.confirmSelect()
+                    connection = c
+                    confirmedThrough = 0
+                    backoff.reset()
+                    setState(.connected)
+                    logger.info("connected to the broker", metadata: ["url": "\(url)", "exchange": "\(exchange.name)"])
+                } catch {
+                    let e = error as? BrokerError ?? BrokerError(.connect, "\(error)")
+                    setState(.disconnected(reason: e.message))
+                    failAll(BrokerError(.unavailable, e.message))
+                    let pause = backoff.next()
+                    logger.debug("broker connect failed, retrying", metadata: ["error": "\(e)", "in_s": "\(pause)"])
+                    worker.wait(socket: -1, timeout: pause)
+                }
+                continue
+            }
+
+            // Publish every waiting call.
+            let jobs = shared.withLock { s -> [Job] in defer { s.queue.removeAll() }; return s.queue }
+            if !jobs.isEmpty {
+                let now = monotonicSeconds()
+                var failed: BrokerError?
+                for job in jobs {
+                    if let failed {
+                        job.continuation.resume(throwing: failed)
+                        continue
+                    }
+                    let p = Pending(job: job, first: conn.nextPublishSequence, since: now)
+                    pending.append(p)
+                    do {
+                        for m in job.messages { try conn.publish(exchange: exchange.name, message: m) }
+                    } catch {
+                        failed = error as? BrokerError ?? BrokerError(.connectionLost, "\(error)")
+                    }
+                }
+                if let failed { drop(failed); continue }
+            }
+
+            // Read confirms (and heartbeats, closes).
+            do {
+                if conn.hasBufferedInput || worker.wait(socket: conn.socketDescriptor, timeout: pending.isEmpty ? 1 : 0.25) {
+                    if let f = try conn.nextFrame(timeout: 0) { handle(f) }
+                } else if pending.isEmpty {
+                    _ = try conn.nextFrame(timeout: 0)  // lets librabbitmq send a heartbeat when one is due
+                }
+                while conn.hasBufferedInput, let f = try conn.nextFrame(timeout: 0) { handle(f) }
+                if pending.isEmpty { conn.releaseBuffers() }
+                if let oldest = pending.first, monotonicSeconds() - oldest.since > confirmTimeout {
+                    drop(BrokerError(.timeout, "no publisher confirm within \(confirmTimeout) s"))
+                }
+            } catch {
+                drop(error as? BrokerError ?? BrokerError(.connectionLost, "\(error)"))
+            }
+        }
+
+        failAll(BrokerError(.closed, "publisher is shut down"))
+        connection?.close()
+        let waiters = shared.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.state = .stopped
+            defer { s.stopped.removeAll() }
+            return s.stopped
+        }
+        for w in waiters { w.resume() }
+    }
+}
