@@ -30,10 +30,16 @@ public final class AccessLogParser {
     private let matchContext: OpaquePointer
     private let jitStack: OpaquePointer
     private let ovector: UnsafeMutablePointer<Int>
-    private let slotOfGroup: [Int]
+    private let slotOfGroup: UnsafeMutablePointer<Int>
     private let groupCount: Int
     private let loggedFields: [Bool]
+    // The flags `derive` reads on every line, copied out of `loggedFields` (no array access).
+    private let logsStatus, logsBodyBytes, logsBytes, logsRequestLength, logsConnection, logsRequestTime: Bool
+    private let logsRequest: Bool
     private let timeField: AccessField?
+    /// The last `$time_local` bytes converted (as words) and their value.
+    @exclusivity(unchecked) private var lastTime: (UInt64, UInt64, UInt64, UInt16) = (0, 0, 0, 0)
+    @exclusivity(unchecked) private var lastTimeMilliseconds: Int64 = 0
     private let timeRecovery: (code: OpaquePointer, matchData: OpaquePointer, group: Int)?
 
     /// Compiles `format`.
@@ -44,11 +50,19 @@ public final class AccessLogParser {
         let built = PatternBuilder(format: format)
         pattern = built.pattern
         customNames = built.customNames
-        slotOfGroup = built.slots
+        slotOfGroup = UnsafeMutablePointer<Int>.allocate(capacity: max(1, built.slots.count))
+        slotOfGroup.initialize(from: built.slots, count: built.slots.count)
         groupCount = built.slots.count
         var logged = Array(repeating: false, count: AccessField.allCases.count)
         for s in built.slots where s < logged.count { logged[s] = true }
         loggedFields = logged
+        logsStatus = logged[AccessField.status.rawValue]
+        logsBodyBytes = logged[AccessField.bodyBytesSent.rawValue]
+        logsBytes = logged[AccessField.bytesSent.rawValue]
+        logsRequestLength = logged[AccessField.requestLength.rawValue]
+        logsConnection = logged[AccessField.connection.rawValue]
+        logsRequestTime = logged[AccessField.requestTime.rawValue]
+        logsRequest = logged[AccessField.request.rawValue]
         timeField = [AccessField.timeLocal, .timeISO8601, .msec].first { logged[$0.rawValue] }
 
         code = try Self.compile(built.pattern, formatName: format.name ?? format.string)
@@ -79,6 +93,7 @@ public final class AccessLogParser {
     }
 
     deinit {
+        slotOfGroup.deallocate()
         pcre2_match_data_free_8(matchData)
         pcre2_code_free_8(code)
         pcre2_match_context_free_8(matchContext)
@@ -148,18 +163,18 @@ public final class AccessLogParser {
         guard end == n || line[end] == 0x20 else { return false }
         let groups = groupCount
         let dash: UInt8 = 0x2D
-        record.slots.withUnsafeMutableBufferPointer { slots in
-            slotOfGroup.withUnsafeBufferPointer { map in
-                for g in 0..<groups {
-                    let s = ov[2 &* (g &+ 1)]
-                    let e = ov[2 &* (g &+ 1) &+ 1]
-                    let slot = map[g] &* 2
-                    if s < 0 || (e &- s == 1 && line[s] == dash) {
-                        slots[slot] = -1
-                    } else {
-                        slots[slot] = Int32(truncatingIfNeeded: s)
-                        slots[slot &+ 1] = Int32(truncatingIfNeeded: e)
-                    }
+        let map = slotOfGroup
+        record.slots.withUnsafeMutableBufferPointer { buffer in
+            let slots = buffer.baseAddress!
+            for g in 0..<groups {
+                let s = ov[2 &* (g &+ 1)]
+                let e = ov[2 &* (g &+ 1) &+ 1]
+                let slot = map[g] &* 2
+                if s < 0 || (e &- s == 1 && line[s] == dash) {
+                    slots[slot] = -1
+                } else {
+                    slots[slot] = Int32(truncatingIfNeeded: s)
+                    slots[slot &+ 1] = Int32(truncatingIfNeeded: e)
                 }
             }
         }
@@ -168,29 +183,45 @@ public final class AccessLogParser {
 
     @inline(__always)
     private func derive(_ line: UnsafeRawBufferPointer, _ r: inout AccessRecord) -> Bool {
-        let logged = loggedFields
-        if logged[AccessField.status.rawValue] {
+        if logsStatus {
             r.status = r.span(.status).map { Int(Self.integer(line, $0)) } ?? 0
         }
-        if logged[AccessField.bodyBytesSent.rawValue] {
+        if logsBodyBytes {
             r.bodyBytesSentValue = r.span(.bodyBytesSent).map { Self.integer(line, $0) } ?? -1
         }
-        if logged[AccessField.bytesSent.rawValue] {
+        if logsBytes {
             r.bytesSentValue = r.span(.bytesSent).map { Self.integer(line, $0) } ?? -1
         }
-        if logged[AccessField.requestLength.rawValue] {
+        if logsRequestLength {
             r.requestLengthValue = r.span(.requestLength).map { Self.integer(line, $0) } ?? -1
         }
-        if logged[AccessField.connection.rawValue] {
+        if logsConnection {
             r.connectionValue = r.span(.connection).map { Self.integer(line, $0) } ?? -1
         }
-        if logged[AccessField.requestTime.rawValue] {
+        if logsRequestTime {
             r.requestTimeMillisecondsValue = r.span(.requestTime).map { Self.milliseconds(line, $0) } ?? -1
         }
         if let tf = timeField {
             guard let s = r.span(tf) else { return false }
-            guard let t = Self.time(tf, UnsafeRawBufferPointer(rebasing: line[s])) else { return false }
-            r.timeMilliseconds = t
+            let bytes = UnsafeRawBufferPointer(rebasing: line[s])
+            // Consecutive lines mostly share their second: reuse the last conversion.
+            if bytes.count == 26, tf == .timeLocal {
+                let a = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+                let b = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                let c = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+                let d = bytes.loadUnaligned(fromByteOffset: 24, as: UInt16.self)
+                if a == lastTime.0, b == lastTime.1, c == lastTime.2, d == lastTime.3 {
+                    r.timeMilliseconds = lastTimeMilliseconds
+                } else {
+                    guard let t = NginxTime.epochMilliseconds(timeLocal: bytes) else { return false }
+                    lastTime = (a, b, c, d)
+                    lastTimeMilliseconds = t
+                    r.timeMilliseconds = t
+                }
+            } else {
+                guard let t = Self.time(tf, bytes) else { return false }
+                r.timeMilliseconds = t
+            }
         }
         // Request line → method, target, protocol; target → path, query.
         r.clear(.method)
@@ -198,7 +229,7 @@ public final class AccessLogParser {
         r.clear(.proto)
         r.clear(.path)
         r.clear(.query)
-        if logged[AccessField.request.rawValue] {
+        if logsRequest {
             if let req = r.span(.request) { Self.splitRequest(line, req, &r) }
         } else {
             if let m = r.span(.requestMethod) { r.set(.method, m.lowerBound, m.upperBound) }

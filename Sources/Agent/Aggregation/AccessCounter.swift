@@ -40,10 +40,10 @@ public enum AccessCounter: Int, CaseIterable, Sendable {
 
 /// Everything counted for one window and one virtual host.
 final class WindowAggregate {
-    var counters: [Int64] = Array(repeating: 0, count: AccessCounter.allCases.count)
-    var clients = ByteStringSet()
-    var connections = IntegerSet()
-    var requestTimes = RequestTimeHistogram()
+    @exclusivity(unchecked) var counters: [Int64] = Array(repeating: 0, count: AccessCounter.allCases.count)
+    @exclusivity(unchecked) var clients = ByteStringSet()
+    @exclusivity(unchecked) var connections = IntegerSet()
+    @exclusivity(unchecked) var requestTimes = RequestTimeHistogram()
 
     @inline(__always)
     func bump(_ c: AccessCounter) { counters[c.rawValue] &+= 1 }

@@ -57,21 +57,23 @@ public final class AccessLogPipeline {
     let logsConnection: Bool
     let logsRequestTime: Bool
     let bytesField: AccessField?
-    var record: AccessRecord
+    let emitEvents: Bool
+    @exclusivity(unchecked) var bots = BotCache()
+    @exclusivity(unchecked) var record: AccessRecord
 
-    var windows: [Window] = []
+    @exclusivity(unchecked) var windows: [Window] = []
     /// The newest line time seen, epoch ms (`Int64.min` before the first line).
-    public internal(set) var watermark: Int64 = .min
-    var lastStart: Int64 = .min
-    var lastVhost: [UInt8] = []
-    var lastAggregate: WindowAggregate?
-    var lastGoodStart: Int64 = .min
-    var pendingMalformed: Int64 = 0
-    var pendingEvents: [ClowderEvent] = []
+    @exclusivity(unchecked) public internal(set) var watermark: Int64 = .min
+    @exclusivity(unchecked) var lastStart: Int64 = .min
+    @exclusivity(unchecked) var lastVhost: [UInt8] = []
+    @exclusivity(unchecked) var lastAggregate: WindowAggregate?
+    @exclusivity(unchecked) var lastGoodStart: Int64 = .min
+    @exclusivity(unchecked) var pendingMalformed: Int64 = 0
+    @exclusivity(unchecked) var pendingEvents: [ClowderEvent] = []
     /// Lines given to ``add(line:)`` so far (restored from a snapshot).
-    public internal(set) var lineCount: Int64 = 0
+    @exclusivity(unchecked) public internal(set) var lineCount: Int64 = 0
     /// Malformed lines so far (restored from a snapshot).
-    public internal(set) var malformedCount: Int64 = 0
+    @exclusivity(unchecked) public internal(set) var malformedCount: Int64 = 0
     /// Up to 5 malformed lines (not part of the snapshot).
     public private(set) var malformedSamples: [MalformedSample] = []
 
@@ -109,6 +111,7 @@ public final class AccessLogPipeline {
         logsRequestTime = parser.logs(.requestTime)
         bytesField = parser.logs(.bodyBytesSent) ? .bodyBytesSent : parser.logs(.bytesSent) ? .bytesSent : nil
         record = parser.makeRecord()
+        emitEvents = configuration.emitEvents
     }
 
     // MARK: - Lines
@@ -145,7 +148,11 @@ public final class AccessLogPipeline {
     @inline(__always)
     private func count(_ line: UnsafeRawBufferPointer, _ agg: WindowAggregate, late: Bool) {
         let status = record.status
-        let k = classifier.classify(record, in: line)
+        var bot = false
+        if let ua = record.span(.httpUserAgent) {
+            bot = bots.isBot(UnsafeRawBufferPointer(rebasing: line[ua]))
+        }
+        let k = classifier.classify(record, in: line, isBot: bot)
         agg.counters.withUnsafeMutableBufferPointer { c in
             c[AccessCounter.requests.rawValue] &+= 1
             let klass = status / 100
@@ -189,7 +196,7 @@ public final class AccessLogPipeline {
         if logsRequestTime, record.requestTimeMillisecondsValue >= 0 {
             agg.requestTimes.add(milliseconds: record.requestTimeMillisecondsValue)
         }
-        if configuration.emitEvents, k.action != .none, k.action != .partialDownload {
+        if emitEvents, k.action != .none, k.action != .partialDownload {
             pendingEvents.append(event(k, line))
         }
     }
