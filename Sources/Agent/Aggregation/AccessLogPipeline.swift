@@ -121,11 +121,18 @@ public final class AccessLogPipeline {
     @discardableResult
     public func add(line: UnsafeRawBufferPointer) -> LineOutcome {
         lineCount &+= 1
-        guard parser.parse(line, into: &record) else {
+        // Work on the record in place: passing `record` by value would retain and release its
+        // storage several times per line.
+        return withUnsafeMutablePointer(to: &record) { add(line, $0) }
+    }
+
+    @inline(__always)
+    private func add(_ line: UnsafeRawBufferPointer, _ rp: UnsafeMutablePointer<AccessRecord>) -> LineOutcome {
+        guard parser.parse(line, into: &rp.pointee) else {
             addMalformed(line)
             return .malformed
         }
-        let t = record.timeMilliseconds
+        let t = rp.pointee.timeMilliseconds
         if t > watermark { watermark = t }
         var start = floorStart(t)
         var late = false
@@ -134,33 +141,33 @@ public final class AccessLogPipeline {
             start = oldestOpenStart()
         }
         let vhost: UnsafeRawBufferPointer
-        if let vf = vhostField, let r = record.span(vf) {
+        if let vf = vhostField, let r = rp.pointee.span(vf) {
             vhost = UnsafeRawBufferPointer(rebasing: line[r])
         } else {
             vhost = UnsafeRawBufferPointer(start: nil, count: 0)
         }
         let agg = aggregate(start: start, vhost: vhost)
         lastGoodStart = start
-        count(line, agg, late: late)
+        count(line, agg, late: late, rp)
         return late ? .late : .counted
     }
 
     @inline(__always)
-    private func count(_ line: UnsafeRawBufferPointer, _ agg: WindowAggregate, late: Bool) {
-        let status = record.status
+    private func count(_ line: UnsafeRawBufferPointer, _ agg: WindowAggregate, late: Bool,
+                       _ rp: UnsafeMutablePointer<AccessRecord>) {
+        let status = rp.pointee.status
         var bot = false
-        if let ua = record.span(.httpUserAgent) {
+        if let ua = rp.pointee.span(.httpUserAgent) {
             bot = bots.isBot(UnsafeRawBufferPointer(rebasing: line[ua]))
         }
-        let k = classifier.classify(record, in: line, isBot: bot)
+        let k = classifier.classify(rp.pointee, in: line, isBot: bot)
+        let bytes = bytesField == .bodyBytesSent ? rp.pointee.bodyBytesSentValue
+            : bytesField == .bytesSent ? rp.pointee.bytesSentValue : -1
         agg.counters.withUnsafeMutableBufferPointer { c in
             c[AccessCounter.requests.rawValue] &+= 1
             let klass = status / 100
             if klass >= 1, klass <= 5 { c[AccessCounter.status1xx.rawValue &+ klass &- 1] &+= 1 }
-            if let bf = bytesField {
-                let b = bf == .bodyBytesSent ? record.bodyBytesSentValue : record.bytesSentValue
-                if b > 0 { c[AccessCounter.bytesSent.rawValue] &+= b }
-            }
+            if bytes > 0 { c[AccessCounter.bytesSent.rawValue] &+= bytes }
             if late { c[AccessCounter.lateLines.rawValue] &+= 1 }
             if k.isBot { c[AccessCounter.botRequests.rawValue] &+= 1 }
             if k.isAPICall { c[AccessCounter.apiCalls.rawValue] &+= 1 }
@@ -189,19 +196,19 @@ public final class AccessLogPipeline {
             case .extraction: c[AccessCounter.extractions.rawValue] &+= 1
             }
         }
-        if let r = record.clientAddressSpan(in: line) {
+        if let r = rp.pointee.clientAddressSpan(in: line) {
             agg.clients.insert(UnsafeRawBufferPointer(rebasing: line[r]))
         }
-        if logsConnection, record.connectionValue >= 0 { agg.connections.insert(record.connectionValue) }
-        if logsRequestTime, record.requestTimeMillisecondsValue >= 0 {
-            agg.requestTimes.add(milliseconds: record.requestTimeMillisecondsValue)
+        if logsConnection, rp.pointee.connectionValue >= 0 { agg.connections.insert(rp.pointee.connectionValue) }
+        if logsRequestTime, rp.pointee.requestTimeMillisecondsValue >= 0 {
+            agg.requestTimes.add(milliseconds: rp.pointee.requestTimeMillisecondsValue)
         }
         if emitEvents, k.action != .none, k.action != .partialDownload {
-            pendingEvents.append(event(k, line))
+            pendingEvents.append(event(k, line, rp.pointee))
         }
     }
 
-    private func event(_ k: ClowderClassification, _ line: UnsafeRawBufferPointer) -> ClowderEvent {
+    private func event(_ k: ClowderClassification, _ line: UnsafeRawBufferPointer, _ record: AccessRecord) -> ClowderEvent {
         var m: [String: JSONValue] = [
             "category": .string(k.action.eventCategory ?? "unknown"),
             "source": "nginx",
