@@ -54,4 +54,29 @@ struct ExecutableCheckTests {
     func sink(_ file: String) throws {
         try Self.check("clowder-sink", file)
     }
+
+    @Test("clowder-ingest check accepts every ingest example with keys.example as its keys file",
+          .disabled(if: agentOnly, "CLOWDER_AGENT_ONLY=1 builds no clowder-ingest"),
+          arguments: ["deploy/ingest.env.example", "deploy/docker/env/ingest.env"])
+    func ingest(_ file: String) throws {
+        // keys.example with its key files moved into a scratch directory (the environment wins over the env file).
+        let dir = try Repo.temporaryDirectory("ingest-keys")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keys = try Repo.text("deploy/keys.example").replacingOccurrences(of: "hmac:file:/etc/clowder-metrics/", with: "hmac:file:\(dir.path)/")
+        try Data(keys.utf8).write(to: dir.appendingPathComponent("keys"))
+        try Data("0123456789abcdef0123456789abcdef\n".utf8).write(to: dir.appendingPathComponent("agent-clowder-example-org.key"))
+        try Self.check("clowder-ingest", file, environment: [
+            "CLOWDER_INGEST_KEYS_FILE": dir.appendingPathComponent("keys").path,
+            "CLOWDER_INGEST_DEDUPE_PATH": dir.appendingPathComponent("dedupe.db").path,
+            "CLOWDER_INGEST_JOURNAL_PATH": dir.appendingPathComponent("journal.db").path,
+        ])
+    }
+
+    @Test("the compose keys file names the compose agent's key id")
+    func composeKeys() throws {
+        let keys = try Repo.text("deploy/docker/env/keys")
+        let agent = try Repo.text("deploy/docker/env/agent.env")
+        #expect(agent.contains("CLOWDER_METRICS_API_KEY_ID=compose-agent"))
+        #expect(keys.split(separator: "\n").contains { $0.hasPrefix("compose-agent ") })
+    }
 }

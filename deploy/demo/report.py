@@ -99,13 +99,17 @@ def main():
     print("  (sent: requests=%d, page_views=%d, resource_views=%d, downloads=%d, status_5xx=%d)"
           % (tally["requests"], tally["page_views"], views, downloads, tally["status_5xx"]))
 
-    events = query(a.influx, a.database, 'SELECT count("message_id") AS "events" FROM "events" WHERE time > now() - 1h GROUP BY "category"')
+    events = query(a.influx, a.database, 'SELECT count("message_id") AS "events" FROM "events" WHERE "source" = \'nginx\' AND time > now() - 1h GROUP BY "category"')
+    seen_events = {s["tags"]["category"]: s["values"][0][1] for s in events}
+    # One event per resource view, whole download, upload, delete and extraction (partial downloads: none).
+    sent_events = {"view_resource": views, "download": downloads, "upload": tally["uploads"],
+                   "delete": tally["deletes"], "extraction": tally["extractions"]}
     print()
-    print("Clowder events by category (EMIT_EVENTS=true):")
-    for s in events:
-        print("  %-20s %d" % (s["tags"]["category"], s["values"][0][1]))
-    print("  (sent: resource views %d, downloads %d, uploads %d, deletes %d, extractions %d)"
-          % (views, downloads, tally["uploads"], tally["deletes"], tally["extractions"]))
+    print("Clowder events from the agent (EMIT_EVENTS=true)     sent   InfluxDB")
+    for c, sent in sent_events.items():
+        seen = seen_events.get(c, 0)
+        bad += sent != seen
+        print("  %-28s %18s %10s%s" % (c, sent, seen, "" if sent == seen else "   <-- differs"))
     for title, series in dashboard_panels(a.influx, a.database, "clowder-traffic", {"Top resources by views"}):
         counts = {}
         for s in series:

@@ -35,7 +35,7 @@ GEN=$SHARED/gen-clowder-log
 if ((SHORT)); then LINES=1500 SECONDS_OF_TRAFFIC=12 WINDOW=3 LATENESS=1 PROBE=2
 else LINES=6000 SECONDS_OF_TRAFFIC=60 WINDOW=10 LATENESS=5 PROBE=5; fi
 
-say() { printf '\033[1mdemo:\033[0m %s\n' "$*"; }
+say() { printf '\033[1mdemo [%s]:\033[0m %s\n' "$(date +%T)" "$*"; }
 
 # 1. What it needs, from Debian's packages; RabbitMQ and InfluxDB on loopback.
 ./scripts/install-deps.sh
@@ -118,14 +118,17 @@ say "NGINX on 127.0.0.1:$PORT (log $WORK/nginx/logs/access.log), stub_status on 
 SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s\n' "$SECRET" > "$WORK/agent.key"
 cat > "$WORK/keys" <<KEYS
-# keyid secret (demo only)
-demo-agent $SECRET
+# keyid     kinds            credential (deploy/keys.example; demo only)
+demo-agent  batches,events   hmac:file:$WORK/agent.key
 KEYS
 cat > "$WORK/ingest.env" <<ENV
-CLOWDER_INGEST_LISTEN=127.0.0.1:$INGEST_PORT
-CLOWDER_INGEST_AMQP_URL=$AMQP_URL
-CLOWDER_INGEST_EXCHANGE=$EXCHANGE
+CLOWDER_INGEST_HOST=127.0.0.1
+CLOWDER_INGEST_PORT=$INGEST_PORT
 CLOWDER_INGEST_KEYS_FILE=$WORK/keys
+CLOWDER_INGEST_BROKER_URL=$AMQP_URL
+CLOWDER_INGEST_EXCHANGE=$EXCHANGE
+CLOWDER_INGEST_DEDUPE_PATH=$WORK/ingest-dedupe.db
+CLOWDER_INGEST_JOURNAL_PATH=$WORK/ingest-journal.db
 ENV
 "$BIN/clowder-ingest" check --env-file "$WORK/ingest.env" >"$WORK/ingest-check.log" 2>&1
 "$BIN/clowder-ingest" serve --env-file "$WORK/ingest.env" >"$WORK/ingest.log" 2>&1 &
@@ -141,6 +144,7 @@ CLOWDER_SINK_DLX_EXCHANGE=$EXCHANGE.dlx
 CLOWDER_SINK_DLX_QUEUE=$EXCHANGE.dlx
 CLOWDER_SINK_SINKS=influx
 CLOWDER_SINK_BATCH_MAX_DELAY=0.2
+CLOWDER_SINK_SHUTDOWN_GRACE=5
 CLOWDER_SINK_INFLUX_URL=$INFLUX_URL
 CLOWDER_SINK_INFLUX_DATABASE=$DB
 ENV
