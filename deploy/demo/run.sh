@@ -26,6 +26,7 @@ while (($#)); do
   shift
 done
 [ -d /opt/swift/usr/bin ] && export PATH=/opt/swift/usr/bin:$PATH
+export PATH=$PATH:/usr/sbin:/sbin   # nginx, rabbitmqctl
 # The shared tools live beside the repository (<clone>/../shared); from a worktree <dir>/wt/<name>, two up.
 SHARED=${CLOWDER_SHARED_TOOLS:-$ROOT/../shared/tools}
 [ -d "$SHARED" ] || SHARED=$ROOT/../../shared/tools
