@@ -1,0 +1,142 @@
+import Broker
+import Configuration
+import SystemPackage
+
+/// The ingest's settings, from `CLOWDER_INGEST_*` keys: the process
+/// environment first, then the env file given with `--env-file` (`KEY=value`
+/// lines, `#` comments), read with swift-configuration.
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `CLOWDER_INGEST_HOST` | listen address | `127.0.0.1` |
+/// | `CLOWDER_INGEST_PORT` | listen port (0 = any free port) | `8080` |
+/// | `CLOWDER_INGEST_PUBLIC_URL` | scheme and authority clients sign as `@target-uri` (behind a proxy), e.g. `https://ingest.example.org` | `http://<Host>` |
+/// | `CLOWDER_INGEST_KEYS_FILE` | keys file (see ``KeyStore``), re-read on SIGHUP | required |
+/// | `CLOWDER_INGEST_BROKER_URL` | `amqp://user:password@host:port/vhost`; empty = local journal | empty |
+/// | `CLOWDER_INGEST_EXCHANGE` | durable fanout exchange | `clowder.metrics` |
+/// | `CLOWDER_INGEST_JOURNAL_PATH` | SQLite journal when no broker | `clowder-ingest-journal.db` |
+/// | `CLOWDER_INGEST_DEDUPE_PATH` | SQLite de-duplication table | `clowder-ingest-dedupe.db` |
+/// | `CLOWDER_INGEST_DEDUPE_TTL` | seconds a batch id is remembered | `604800` (7 days) |
+/// | `CLOWDER_INGEST_DEDUPE_MAX_ENTRIES` | most batch ids remembered | `1000000` |
+/// | `CLOWDER_INGEST_MAX_BODY_BYTES` | largest body as sent (413 beyond) | `4194304` |
+/// | `CLOWDER_INGEST_MAX_DECODED_BYTES` | largest body once decompressed (413 beyond) | `33554432` |
+/// | `CLOWDER_INGEST_RATE_LIMIT` | requests per second per key (0 = off) | `50` |
+/// | `CLOWDER_INGEST_RATE_BURST` | burst per key | `200` |
+/// | `CLOWDER_INGEST_CLOCK_SKEW` | seconds `created` may differ from now | `300` |
+/// | `CLOWDER_INGEST_CONFIRM_TIMEOUT` | seconds to wait for publisher confirms | `30` |
+/// | `CLOWDER_INGEST_RETRY_AFTER` | `Retry-After` seconds on 503 | `5` |
+///
+/// ```swift
+/// let config = try await IngestConfiguration.load(environmentFile: "/etc/clowder-metrics/ingest.env")
+/// ```
+public struct IngestConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var publicURL: String?
+    public var keysFile = ""
+    public var brokerURL: BrokerURL?
+    public var exchange = "clowder.metrics"
+    public var journalPath = "clowder-ingest-journal.db"
+    public var dedupePath = "clowder-ingest-dedupe.db"
+    /// Seconds.
+    public var dedupeTTL: Double = 7 * 86400
+    public var dedupeMaxEntries = 1_000_000
+    /// Bytes.
+    public var maxBodyBytes = 4 << 20
+    /// Bytes.
+    public var maxDecodedBytes = 32 << 20
+    /// Requests per second per key.
+    public var rateLimit: Double = 50
+    public var rateBurst: Double = 200
+    /// Seconds.
+    public var allowedSkew: Double = 300
+    /// Seconds.
+    public var confirmTimeout: Double = 30
+    /// Seconds.
+    public var retryAfter = 5
+
+    public init() {}
+
+    /// Every key this type reads, for `check` and documentation.
+    public static let keys = [
+        "CLOWDER_INGEST_HOST", "CLOWDER_INGEST_PORT", "CLOWDER_INGEST_PUBLIC_URL", "CLOWDER_INGEST_KEYS_FILE",
+        "CLOWDER_INGEST_BROKER_URL", "CLOWDER_INGEST_EXCHANGE", "CLOWDER_INGEST_JOURNAL_PATH", "CLOWDER_INGEST_DEDUPE_PATH",
+        "CLOWDER_INGEST_DEDUPE_TTL", "CLOWDER_INGEST_DEDUPE_MAX_ENTRIES", "CLOWDER_INGEST_MAX_BODY_BYTES",
+        "CLOWDER_INGEST_MAX_DECODED_BYTES", "CLOWDER_INGEST_RATE_LIMIT", "CLOWDER_INGEST_RATE_BURST", "CLOWDER_INGEST_CLOCK_SKEW",
+        "CLOWDER_INGEST_CONFIRM_TIMEOUT", "CLOWDER_INGEST_RETRY_AFTER",
+    ]
+
+    /// Reads the settings: `environment` (default: the process environment) wins over `environmentFile`.
+    /// - Throws: ``IngestError`` `configuration` naming the key, the value and what is expected.
+    public static func load(environmentFile: String?, environment: [String: String]? = nil) async throws -> IngestConfiguration {
+        var providers: [any ConfigProvider] = [
+            environment.map { EnvironmentVariablesProvider(environmentVariables: $0) } ?? EnvironmentVariablesProvider()
+        ]
+        if let environmentFile {
+            do {
+                providers.append(try await EnvironmentVariablesProvider(environmentFilePath: FilePath(environmentFile)))
+            } catch {
+                throw IngestError(.configuration, "cannot read the env file \(environmentFile): \(error)")
+            }
+        }
+        return try IngestConfiguration(reader: ConfigReader(providers: providers))
+    }
+
+    /// Reads the settings from a `ConfigReader` (keys `clowder.ingest.*`).
+    /// - Throws: ``IngestError`` `configuration`.
+    public init(reader: ConfigReader) throws {
+        func value(_ name: String) -> (key: String, value: String)? {
+            let key = "CLOWDER_INGEST_" + name.uppercased()
+            guard let v = reader.string(forKey: ConfigKey(["clowder", "ingest", name]), isSecret: name == "broker_url") else { return nil }
+            let t = v.trimmingSpaces
+            return t.isEmpty ? nil : (key, t)
+        }
+        func bad(_ key: String, _ v: String, _ expected: String) -> IngestError {
+            IngestError(.configuration, "\(key)=\(key == "CLOWDER_INGEST_BROKER_URL" ? BrokerURL.redacted(v) : v): expected \(expected)")
+        }
+        func int(_ name: String, _ range: ClosedRange<Int>, into target: inout Int) throws {
+            guard let (k, v) = value(name) else { return }
+            guard let i = Int(v), range.contains(i) else { throw bad(k, v, "an integer in \(range.lowerBound)...\(range.upperBound)") }
+            target = i
+        }
+        func double(_ name: String, _ range: ClosedRange<Double>, into target: inout Double) throws {
+            guard let (k, v) = value(name) else { return }
+            guard let d = Double(v), d.isFinite, range.contains(d) else {
+                throw bad(k, v, "a number of seconds in \(range.lowerBound)...\(range.upperBound)")
+            }
+            target = d
+        }
+        if let (_, v) = value("host") { host = v }
+        try int("port", 0...65535, into: &port)
+        if let (k, v) = value("public_url") {
+            guard v.hasPrefix("http://") || v.hasPrefix("https://") else { throw bad(k, v, "an http:// or https:// URL") }
+            publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v
+        }
+        guard let (_, keys) = value("keys_file") else {
+            throw IngestError(.configuration, "CLOWDER_INGEST_KEYS_FILE is not set: expected the path of the keys file")
+        }
+        keysFile = keys
+        if let (k, v) = value("broker_url") {
+            do { brokerURL = try BrokerURL(v) } catch { throw bad(k, v, "amqp://user:password@host:port/vhost (\(error))") }
+        }
+        if let (k, v) = value("exchange") {
+            guard v.utf8.count <= 255, v.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw bad(k, v, "an exchange name of 1-255 printable ASCII characters")
+            }
+            exchange = v
+        }
+        if let (_, v) = value("journal_path") { journalPath = v }
+        if let (_, v) = value("dedupe_path") { dedupePath = v }
+        try double("dedupe_ttl", 60...(10 * 365 * 86400), into: &dedupeTTL)
+        try int("dedupe_max_entries", 1000...1_000_000_000, into: &dedupeMaxEntries)
+        try int("max_body_bytes", 1024...(1 << 30), into: &maxBodyBytes)
+        try int("max_decoded_bytes", 1024...(1 << 31), into: &maxDecodedBytes)
+        try double("rate_limit", 0...1_000_000, into: &rateLimit)
+        try double("rate_burst", 1...1_000_000, into: &rateBurst)
+        try double("clock_skew", 1...86400, into: &allowedSkew)
+        try double("confirm_timeout", 0.1...3600, into: &confirmTimeout)
+        try int("retry_after", 0...3600, into: &retryAfter)
+        if maxDecodedBytes < maxBodyBytes { maxDecodedBytes = maxBodyBytes }
+    }
+}
+

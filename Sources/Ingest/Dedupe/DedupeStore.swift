@@ -1,0 +1,98 @@
+import Storage
+import Synchronization
+
+/// Remembers the `Idempotency-Key`s (batch ids) accepted, in SQLite, so a
+/// repeat — from a retry, or a replay with a new `created` — answers
+/// `duplicate` and publishes nothing, also after a restart.
+///
+/// Bounded two ways: entries older than `ttl` seconds are deleted, and beyond
+/// `maxEntries` the oldest go first. The window must be well beyond the
+/// agent's longest retry (default 7 days). De-duplication here is an
+/// optimisation: the guarantee is the stores' idempotency on `message_id`
+/// (DESIGN.md "Scaling out"), so several replicas need not share this file.
+///
+/// Thread-safe (one connection behind a lock; each call is a short statement).
+public final class DedupeStore: Sendable {
+    /// Entry lifetime, seconds.
+    public let ttl: Double
+    /// Most entries kept.
+    public let maxEntries: Int
+    private let db: Mutex<SQLiteDatabase>
+    private let inserts = Mutex<Int>(0)
+
+    /// Opens (creates) the table `accepted_batches` in the database at `path`.
+    /// - Throws: ``IngestError`` `storage`.
+    public init(path: String, ttl: Double = 7 * 86400, maxEntries: Int = 1_000_000) throws {
+        self.ttl = ttl
+        self.maxEntries = maxEntries
+        do {
+            let d = try SQLiteDatabase(path: path, synchronous: "NORMAL")
+            try d.execute(
+                """
+                CREATE TABLE IF NOT EXISTS accepted_batches (
+                    id TEXT PRIMARY KEY, key_id TEXT NOT NULL, accepted_at REAL NOT NULL, messages INTEGER NOT NULL);
+                CREATE INDEX IF NOT EXISTS accepted_batches_at ON accepted_batches (accepted_at);
+                """)
+            db = Mutex(d)
+        } catch {
+            throw IngestError(.storage, "de-duplication database \(path): \(error)")
+        }
+    }
+
+    /// True when `id` was accepted within the window.
+    /// - Throws: ``IngestError`` `storage`.
+    public func contains(_ id: String, now: Double) throws -> Bool {
+        do {
+            return try db.withLock { d in
+                let rows = try d.query("SELECT accepted_at FROM accepted_batches WHERE id = ?", .text(id))
+                guard let at = rows.first?.first?.real else { return false }
+                return now - at <= ttl
+            }
+        } catch {
+            throw IngestError(.storage, "de-duplication lookup: \(error)")
+        }
+    }
+
+    /// Records `id` as accepted; every 1000 inserts, expired and surplus entries are deleted.
+    /// - Throws: ``IngestError`` `storage`.
+    public func record(_ id: String, keyID: String, messages: Int, now: Double) throws {
+        let sweep = inserts.withLock { n -> Bool in
+            n += 1
+            return n % 1000 == 1
+        }
+        do {
+            try db.withLock { d in
+                try d.run(
+                    "INSERT OR REPLACE INTO accepted_batches (id, key_id, accepted_at, messages) VALUES (?, ?, ?, ?)",
+                    .text(id), .text(keyID), .real(now), .integer(Int64(messages)))
+                if sweep { try Self.sweep(d, now: now, ttl: ttl, maxEntries: maxEntries) }
+            }
+        } catch {
+            throw IngestError(.storage, "de-duplication insert: \(error)")
+        }
+    }
+
+    /// Deletes expired entries and the oldest beyond `maxEntries` now.
+    /// - Throws: ``IngestError`` `storage`.
+    public func sweep(now: Double) throws {
+        do {
+            try db.withLock { try Self.sweep($0, now: now, ttl: ttl, maxEntries: maxEntries) }
+        } catch {
+            throw IngestError(.storage, "de-duplication sweep: \(error)")
+        }
+    }
+
+    /// The number of entries.
+    public var count: Int {
+        (try? db.withLock { try $0.query("SELECT count(*) FROM accepted_batches").first?.first?.integer }).flatMap { $0 }.map(Int.init) ?? 0
+    }
+
+    static func sweep(_ d: SQLiteDatabase, now: Double, ttl: Double, maxEntries: Int) throws {
+        try d.run("DELETE FROM accepted_batches WHERE accepted_at < ?", .real(now - ttl))
+        try d.run(
+            """
+            DELETE FROM accepted_batches WHERE id IN (
+                SELECT id FROM accepted_batches ORDER BY accepted_at DESC LIMIT -1 OFFSET ?)
+            """, .integer(Int64(maxEntries)))
+    }
+}

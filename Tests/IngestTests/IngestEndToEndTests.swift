@@ -1,0 +1,127 @@
+import Broker
+import Foundation
+import Ingest
+import MetricsModel
+import Testing
+
+@Suite("Ingest end to end: agent → ingest → RabbitMQ")
+struct IngestEndToEndTests {
+    @Test("a bound queue receives exactly the points and events of the batches, each once, after a replay of every batch")
+    func endToEnd() async throws {
+        let h = try await IngestHarness()
+        defer { Task { await h.stop() } }
+        let batches = (0..<6).map { Batches.make(points: 40 + $0, events: $0 % 3, seed: $0) }
+        var expected: [String: JSONValue] = [:]
+        for (i, b) in batches.enumerated() {
+            let r = try await h.postBatch(b, gzip: i % 2 == 0)
+            #expect(r.status == 202, "batch \(i): \(r.text)")
+            #expect(r.json?["messages"] == .int(Int64(b.points.count + b.events.count)))
+            #expect(r.json?["points"] == .int(Int64(b.points.count)))
+            expected.merge(Batches.expectedMessages(b)) { a, _ in a }
+        }
+        // The agent retries every batch (e.g. it never saw the 202): each answers duplicate.
+        for b in batches {
+            let r = try await h.postBatch(b)
+            #expect(r.status == 200, "\(r.text)")
+            #expect(r.json?["duplicate"] == .bool(true))
+        }
+        let got = try await h.drainQueue()
+        #expect(got.count == expected.count)
+        var seen: [String: Int] = [:]
+        for d in got {
+            let id = try #require(d.messageID)
+            seen[id, default: 0] += 1
+            #expect(try JSONValue(parsing: d.body) == expected[id], "message \(id)")
+            #expect(d.contentType == "application/json")
+            #expect(d.deliveryMode == 2)
+            #expect(d.timestamp != nil)
+            #expect(d.exchange == h.exchange)
+        }
+        #expect(Set(seen.keys) == Set(expected.keys))
+        #expect(seen.values.allSatisfy { $0 == 1 })
+        // Integer and double fields kept their types through the trip.
+        let first = try #require(got.first { $0.messageID == "\(batches[0].id):1" })
+        guard case .point(let p) = try MetricsMessage.decode(first.body) else {
+            Issue.record("not a point")
+            return
+        }
+        #expect(p.fields["requests"] == .int(101))
+        #expect(p.fields["request_time_max"] == .double(2.0))
+        #expect(Array("\"request_time_max\":2.0".utf8).isContained(in: first.body))
+
+        // /healthz and /metrics tell the story.
+        let health = try await h.send(.get, "/healthz")
+        #expect(health.status == 200)
+        #expect(health.json?["broker"] == "connected")
+        let metrics = try await h.send(.get, "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.text.contains("clowder_ingest_batches_total 6\n"))
+        #expect(metrics.text.contains("clowder_ingest_duplicates_total 6\n"))
+        let points = batches.reduce(0) { $0 + $1.points.count }
+        #expect(metrics.text.contains("clowder_ingest_points_total \(points)\n"))
+        #expect(metrics.text.contains(#"clowder_ingest_requests_total{operation="postBatch",status="202"} 6"#))
+    }
+
+    @Test("a Clowder-format event posted with X-API-Key appears on the exchange unchanged, and nothing else")
+    func clowderEventWithAPIKey() async throws {
+        let h = try await IngestHarness()
+        defer { Task { await h.stop() } }
+        // As Clowder v1's SinkService sends a download event: flat JSON, created in epoch ms.
+        let body = Array(
+            #"{"author_id":"5c5b0b2ce4b0b7e8a0c8a3f1","category":"download","created":1764400123456,"resource_id":"5f1e2d3c4b5a697887a6b5c4","resource_name":"scan.tif","size":73400320,"type":"file","user_id":"5c5b0b2ce4b0b7e8a0c8a3f2"}"#
+                .utf8)
+        var r = try await h.send(.post, "/v1/events", headers: [("X-API-Key", IngestHarness.clowderAPIKey), ("Content-Type", "application/json")], body: body)
+        while r.status == 503 {  // the outage suite may be running
+            try await Task.sleep(for: .milliseconds(200))
+            r = try await h.send(.post, "/v1/events", headers: [("X-API-Key", IngestHarness.clowderAPIKey), ("Content-Type", "application/json")], body: body)
+        }
+        #expect(r.status == 202, "\(r.text)")
+        #expect(r.json?["events"] == 1)
+        let wrong = try await h.send(.post, "/v1/events", headers: [("X-API-Key", "not-the-key")], body: body)
+        #expect(wrong.status == 401)
+        #expect(wrong.contentType == "application/problem+json")
+        let got = try await h.drainQueue()
+        #expect(got.count == 1)
+        #expect(got.first?.body == body)  // byte for byte: the sender's compact, sorted JSON
+        #expect(got.first?.messageID?.hasSuffix(":0") == true)
+    }
+
+    @Test("with no broker URL, messages go to the local SQLite journal")
+    func journal() async throws {
+        let h = try await IngestHarness(broker: false)
+        defer { Task { await h.stop() } }
+        let b = Batches.make(points: 3, events: 1, seed: 9)
+        let r = try await h.postBatch(b)
+        #expect(r.status == 202, "\(r.text)")
+        let health = try await h.send(.get, "/healthz")
+        #expect(health.json?["destination"] == "journal")
+        let journal = try JournalDestination(path: h.configuration.journalPath)
+        let rows = try journal.messages()
+        let expected = Batches.expectedMessages(b)
+        #expect(rows.count == 4)
+        for row in rows { #expect(try JSONValue(parsing: row.body) == expected[row.id]) }
+    }
+
+    @Test("/openapi.yaml serves the spec and /docs the Swagger UI")
+    func docs() async throws {
+        let h = try await IngestHarness(broker: false)
+        defer { Task { await h.stop() } }
+        let spec = try await h.send(.get, "/openapi.yaml")
+        #expect(spec.status == 200)
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/Ingest/openapi.yaml")
+        #expect(spec.body == Array(try Data(contentsOf: file)))
+        let docs = try await h.send(.get, "/docs")
+        #expect(docs.status == 200)
+        #expect(docs.text.contains("SwaggerUIBundle"))
+        #expect(docs.text.contains("/openapi.yaml"))
+    }
+}
+
+extension Array where Element == UInt8 {
+    func isContained(in other: [UInt8]) -> Bool {
+        guard count <= other.count else { return false }
+        if isEmpty { return true }
+        for i in 0...(other.count - count) where other[i..<(i + count)].elementsEqual(self) { return true }
+        return false
+    }
+}
