@@ -23,7 +23,7 @@ public struct DeliveryConfiguration: Sendable {
     /// Spool database path (`CLOWDER_METRICS_SPOOL_PATH`).
     public var spoolPath: String
     /// Spool bound in bytes (`CLOWDER_METRICS_SPOOL_MAX_BYTES`, default 64 MiB):
-    /// the database file stays within it; the WAL adds at most a quarter of it.
+    /// the database file stays within it; the WAL adds at most a quarter of it, 4 MiB at most.
     public var spoolMaxBytes: Int64 = 64 << 20
     /// A batch closes at this many points and events (`CLOWDER_METRICS_BATCH_MAX_POINTS`, default 5000).
     public var batchMaxPoints: Int = 5000

@@ -20,9 +20,10 @@ import Synchronization
 /// `maxBytes` after a commit: before inserting, the oldest batches are dropped
 /// (and counted) until the new ones fit; the file itself is shrunk with
 /// `incremental_vacuum` (`auto_vacuum=INCREMENTAL`) when it exceeds the bound.
-/// The WAL is checkpointed every `maxBytes/4` bytes of log
-/// (`wal_autocheckpoint`) and truncated to `maxBytes/4` (`journal_size_limit`),
-/// so the files on disk stay within `maxBytes` + `maxBytes/4` + one commit.
+/// The WAL is checkpointed every ``walLimit`` bytes of log (a quarter of the
+/// bound, at most 4 MiB; `wal_autocheckpoint`) and truncated to it
+/// (`journal_size_limit`), so the files on disk stay within
+/// `maxBytes` + ``walLimit`` (+ one commit while it runs).
 ///
 /// Thread-safe: one connection behind a mutex; the forwarder reads and
 /// deletes while the run loop commits.
@@ -41,6 +42,9 @@ public final class Spool: Sendable {
     public let stats: DeliveryStats
     /// Dead letters kept at most (oldest removed first).
     public let maxDeadLetters = 1000
+    /// The WAL is checkpointed and truncated beyond this many bytes:
+    /// a quarter of the bound, at most 4 MiB (SQLite's default checkpoint size).
+    public var walLimit: Int64 { min(maxBytes / 4, 4 << 20) }
 
     private let db: Mutex<SQLiteDatabase>
     private let observers = Mutex<[@Sendable () -> Void]>([])
@@ -57,12 +61,13 @@ public final class Spool: Sendable {
         self.stats = stats
         do {
             let db = try SQLiteDatabase(path: path)
-            let walPages = max(16, self.maxBytes / 4 / 4096)
+            let walLimit = min(self.maxBytes / 4, 4 << 20)
+            let walPages = max(16, walLimit / 4096)
             try db.execute(
                 """
                 PRAGMA auto_vacuum=INCREMENTAL;
                 PRAGMA wal_autocheckpoint=\(walPages);
-                PRAGMA journal_size_limit=\(self.maxBytes / 4);
+                PRAGMA journal_size_limit=\(walLimit);
                 CREATE TABLE IF NOT EXISTS batches (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
                     id TEXT NOT NULL UNIQUE,
@@ -280,7 +285,7 @@ public final class Spool: Sendable {
         if try Self.pragma(db, "page_count") * pageSize > maxBytes {
             try db.execute("PRAGMA incremental_vacuum")
         }
-        if Self.fileSize(path + "-wal") > maxBytes / 4 {
+        if Self.fileSize(path + "-wal") > walLimit {
             try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }

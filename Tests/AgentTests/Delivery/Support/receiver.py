@@ -84,6 +84,7 @@ class State:
         self.mode_count = None
         self.retry_after = None
         self.hang = 0.0
+        self.down = False
         self.tls = None  # ssl.SSLContext when serving HTTPS
 
     def take_mode(self):
@@ -113,6 +114,10 @@ def make_ingest_handler(state, verifier):
             pass
 
         def do_POST(self):
+            if state.down:
+                # "Down" also drops keep-alive connections accepted before: no answer at all.
+                self.close_connection = True
+                return
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             with state.lock:
@@ -179,6 +184,7 @@ class Ingest:
 
     def up(self):
         with self.lock:
+            self.state.down = False
             if self.server is not None:
                 return
             ThreadingHTTPServer.allow_reuse_address = True
@@ -192,6 +198,7 @@ class Ingest:
 
     def down(self):
         with self.lock:
+            self.state.down = True
             if self.server is None:
                 return
             self.server.shutdown()
