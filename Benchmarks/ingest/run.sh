@@ -4,6 +4,7 @@
 # 127.0.0.1:5672 (started by .ci/run, or `rabbitmq-server -detached`).
 #
 #   Benchmarks/ingest/run.sh [CLIENTS=4] [BATCHES_PER_CLIENT=60] [POINTS=500]
+#   CONFIG=debug Benchmarks/ingest/run.sh   # use the debug build (default: release)
 #
 # Both publish persistent JSON messages to a durable fanout exchange with one
 # durable queue bound (x-max-length 200000, so the disk stays bounded).
@@ -21,9 +22,10 @@ INGEST_PID=
 (echo > /dev/tcp/127.0.0.1/5672) 2>/dev/null || { echo "RabbitMQ is not listening on 127.0.0.1:5672" >&2; exit 1; }
 [ -x .venv/bin/python ] || { echo ".venv missing: run scripts/install-deps.sh" >&2; exit 1; }
 
-echo "building clowder-ingest (release)…" >&2
-swift build -c release --product clowder-ingest >&2
-BIN=$(swift build -c release --show-bin-path)/clowder-ingest
+CONFIG=${CONFIG:-release}
+echo "building clowder-ingest ($CONFIG)…" >&2
+swift build -c "$CONFIG" --product clowder-ingest >&2
+BIN=$(swift build -c "$CONFIG" --show-bin-path)/clowder-ingest
 cc -O2 -o "$WORK/bare_publisher" Benchmarks/ingest/bare_publisher.c -lrabbitmq
 
 SUFFIX=$$
@@ -74,4 +76,4 @@ echo
 echo "| publisher | messages | points/s | p50 ms | p99 ms | % of bare |"
 echo "|---|---|---|---|---|---|"
 echo "| bare librabbitmq, confirms, window 2000 | $TOTAL | $BARE_RATE | – | – | 100 |"
-echo "| clowder-ingest, $CLIENTS signed clients × $POINTS-point gzip batches | $TOTAL | $INGEST_RATE | $P50 | $P99 | $((100 * INGEST_RATE / BARE_RATE)) |"
+echo "| clowder-ingest ($CONFIG build), $CLIENTS signed clients × $POINTS-point gzip batches | $TOTAL | $INGEST_RATE | $P50 | $P99 | $((100 * INGEST_RATE / BARE_RATE)) |"

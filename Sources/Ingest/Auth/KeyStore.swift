@@ -44,7 +44,7 @@ public struct IngestKey: Sendable, Hashable {
 /// ```
 /// `kinds` is `batches`, `events` or both (comma-separated). Credentials:
 /// `hmac:base64:<secret>`, `hmac:hex:<secret>`, `hmac:text:<secret>`,
-/// `hmac:file:<path>` (the file's bytes, one trailing newline removed) —
+/// `hmac:file:<path>` (the file's bytes without trailing whitespace, as the agent reads its key file) —
 /// HMAC secrets for signatures; `sha256:<64 hex>` — the SHA-256 of an
 /// `X-API-Key` value. A malformed line stops the (re)load with `file:line`;
 /// a failed reload keeps the previous keys.
@@ -169,8 +169,8 @@ public final class KeyStore: Sendable {
             secret = Array(s.dropFirst(10).utf8)
         } else if s.hasPrefix("hmac:file:") {
             var b = try read(String(s.dropFirst(10)))
-            if b.last == 0x0A { b.removeLast() }
-            if b.last == 0x0D { b.removeLast() }
+            // As the agent reads CLOWDER_METRICS_API_KEY_FILE: trailing whitespace and newlines are not part of the secret.
+            while let last = b.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D { b.removeLast() }
             secret = b
         } else {
             throw IngestError(
