@@ -1,0 +1,77 @@
+import Foundation
+import MetricsModel
+import Testing
+
+@testable import Sinks
+
+/// InfluxDB 1.x from `.ci/run` (CLOWDER_TEST_INFLUX_URL, default http://127.0.0.1:8086); each test uses its own database.
+@Suite struct InfluxDestinationTests {
+    func messages(_ w: Workload) -> [SinkMessage] {
+        w.points.map { SinkMessage(messageID: $0.id, decoded: .point($0.point)) }
+            + w.events.map { SinkMessage(messageID: $0.id, decoded: .event($0.event)) }
+    }
+
+    @Test func totalsByInfluxQL() async throws {
+        let db = TestServers.unique("influx")
+        defer { Task { await TestServers.dropInfluxDatabase(db) } }
+        let d = try InfluxDestination(InfluxConfiguration(url: TestServers.influxURL, database: db))
+        try await d.start()
+        let w = Workload(batch: "b1", pointCount: 600, eventCount: 240)
+        let all = messages(w)
+        for start in stride(from: 0, to: all.count, by: 200) {
+            try await d.write(Array(all[start..<min(all.count, start + 200)]))
+        }
+        // Redelivery of everything changes nothing.
+        try await d.write(all)
+
+        let sum = try await TestServers.influxColumns(db: db, "SELECT sum(requests) FROM nginx_access")
+        #expect(sum["sum"]?.intValue == w.totalRequests)
+        // By hand: 600 = 46 × 13 + 2, so 46 full cycles of 1…13 (91 each) plus 1 + 2.
+        #expect(w.totalRequests == 46 * 91 + 3)
+        // count(*) counts per field: each event has `message_id`, so count_message_id is the number of events.
+        let downloads = try await TestServers.influxColumns(db: db, "SELECT count(*) FROM events WHERE category='download'")
+        #expect(downloads["count_message_id"]?.intValue == 80)
+        #expect(downloads["count_size"]?.intValue == 80)
+        let all3 = try await TestServers.influxColumns(db: db, "SELECT count(message_id) FROM events")
+        #expect(all3["count"]?.intValue == 240)
+    }
+
+    @Test func specialCharactersRoundTrip() async throws {
+        let db = TestServers.unique("influx")
+        defer { Task { await TestServers.dropInfluxDatabase(db) } }
+        let d = try InfluxDestination(InfluxConfiguration(url: TestServers.influxURL, database: db))
+        try await d.start()
+        let text = #"a "quoted", spaced = value \ with backslash"#
+        let p = Point(
+            measurement: "odd measure,ment", tags: ["tag key": "v a,l=ue"], fields: ["field key": .string(text), "n": .int(-5)],
+            timeNanoseconds: 1_795_953_600_000_000_000)
+        try await d.write([SinkMessage(messageID: "x:0", decoded: .point(p))])
+        let row = try await TestServers.influxColumns(db: db, #"SELECT "field key", n, "tag key" FROM "odd measure,ment""#)
+        #expect(row["field key"]?.stringValue == text)
+        #expect(row["n"]?.intValue == -5)
+        #expect(row["tag key"]?.stringValue == "v a,l=ue")
+    }
+
+    @Test func fieldTypeConflictIsPermanent() async throws {
+        let db = TestServers.unique("influx")
+        defer { Task { await TestServers.dropInfluxDatabase(db) } }
+        let d = try InfluxDestination(InfluxConfiguration(url: TestServers.influxURL, database: db))
+        try await d.start()
+        let t: Int64 = 1_795_953_600_000_000_000
+        try await d.write([SinkMessage(messageID: "a", decoded: .point(Point(measurement: "m", fields: ["v": 1], timeNanoseconds: t)))])
+        await #expect {
+            try await d.write([SinkMessage(messageID: "b", decoded: .point(Point(measurement: "m", fields: ["v": "text"], timeNanoseconds: t + 1)))])
+        } throws: { e in
+            (e as? SinkError)?.code == .permanent && "\(e)".contains("400") && "\(e)".contains("conflict")
+        }
+    }
+
+    @Test func unreachableIsRetryable() async throws {
+        let d = try InfluxDestination(InfluxConfiguration(url: "http://127.0.0.1:\(TestServers.freePort())", database: "x"))
+        await #expect {
+            try await d.write([SinkMessage(messageID: "a", decoded: .point(Point(measurement: "m", fields: ["v": 1], timeNanoseconds: 1)))])
+        } throws: { e in
+            (e as? SinkError)?.code == .retryable
+        }
+    }
+}
