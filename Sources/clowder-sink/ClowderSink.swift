@@ -10,7 +10,7 @@ struct ClowderSink: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clowder-sink",
         abstract: "Write the clowder.metrics stream to InfluxDB, PostgreSQL, SQLite, Amplitude and Google Analytics 4.",
-        subcommands: [RunCommand.self, CheckCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, GenerateCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
@@ -32,6 +32,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: SettingsOptions
 
+    @Option(
+        name: .customLong("exit-when-idle"),
+        help: ArgumentHelp("Benchmarks: stop once every sink has written something and then received nothing for this many seconds; print a summary.", visibility: .hidden))
+    var exitWhenIdle: Double?
+
     func run() async throws {
         let settings: SinkSettings
         do {
@@ -50,7 +55,60 @@ struct RunCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        if let idle = exitWhenIdle {
+            let monitor = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    let stats = service.runners.map(\.stats)
+                    let quiet = stats.allSatisfy { s in
+                        guard let last = s.lastAcknowledged else { return false }
+                        return ContinuousClock.now - last > .seconds(idle)
+                    }
+                    if quiet {
+                        await group.triggerGracefulShutdown()
+                        return
+                    }
+                }
+            }
+            try await group.run()
+            monitor.cancel()
+            for r in service.runners {
+                let s = r.stats
+                var seconds = 0.0
+                if let a = s.firstReceived, let b = s.lastAcknowledged {
+                    let d = b - a
+                    seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                }
+                let rate = seconds > 0 ? Double(s.written) / seconds : 0
+                print(#"{"sink":"\#(r.definition.name)","written":\#(s.written),"dead_lettered":\#(s.deadLettered),"batches":\#(s.batches),"retries":\#(s.retries),"seconds":\#(seconds),"messages_per_second":\#(Int(rate))}"#)
+            }
+        } else {
+            try await group.run()
+        }
+    }
+}
+
+/// `clowder-sink generate --env-file F --count N`: declares the configured sinks' queues and publishes N synthetic
+/// `nginx_access` points to the exchange (benchmarks, smoke tests). Prints Σ requests.
+struct GenerateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Publish synthetic nginx_access points (benchmarks, smoke tests).")
+
+    @OptionGroup var options: SettingsOptions
+
+    @Option(help: "Messages to publish.")
+    var count: Int = 100_000
+
+    @Option(name: .customLong("label"), help: "Label for message ids and the agent tag.")
+    var label: String = "bench"
+
+    @Option(help: "Epoch milliseconds of the first point.")
+    var start: Int64 = 1_795_953_600_000
+
+    func run() async throws {
+        let settings = try await options.load()
+        let total = try await LoadGenerator.publish(settings: settings, count: count, run: label, startMilliseconds: start)
+        print(#"{"published":\#(count),"sum_requests":\#(total)}"#)
     }
 }
 
@@ -83,7 +141,7 @@ struct CheckCommand: AsyncParsableCommand {
     func describe(_ d: SinkDefinition.DestinationSettings) -> String {
         switch d {
         case .influx(let c): "InfluxDB \(c.version.rawValue) at \(c.url) (\(c.version == .v1 ? "db \(c.database)" : "bucket \(c.bucket)"))"
-        case .postgres(let url, let prefix, _): "PostgreSQL at \(redacted(url)) (tables \(prefix)points, \(prefix)events)"
+        case .postgres(let url, let prefix, _, _): "PostgreSQL at \(redacted(url)) (tables \(prefix)points, \(prefix)events)"
         case .sqlite(let path, let prefix): "SQLite \(path) (tables \(prefix)points, \(prefix)events)"
         case .amplitude(let endpoint, _, let c): "Amplitude \(endpoint) (\(c.isEmpty ? "all categories" : c.sorted().joined(separator: ",")))"
         case .ga4(let endpoint, let id, _, let c): "GA4 \(endpoint) \(id) (\(c.isEmpty ? "all categories" : c.sorted().joined(separator: ",")))"
@@ -101,7 +159,8 @@ struct CheckCommand: AsyncParsableCommand {
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         #if canImport(Glibc)
-        fputs(string, stderr)
+        var bytes = Array(string.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
         #endif
     }
 }

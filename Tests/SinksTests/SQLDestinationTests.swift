@@ -51,7 +51,7 @@ import Testing
 
     @Test func postgresUnreachableIsRetryable() async throws {
         let d = try PostgresDestination(
-            url: "postgres://postgres@127.0.0.1:\(TestServers.freePort())/x", logger: TestServers.logger)
+            url: "postgres://postgres@127.0.0.1:\(TestServers.freePort())/x", timeout: 2, logger: TestServers.logger)
         await #expect {
             try await d.start()
         } throws: { e in

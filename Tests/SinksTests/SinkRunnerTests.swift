@@ -175,7 +175,7 @@ import Testing
         #expect(count["count"]?.intValue == 3_000)
         let sum = try await TestServers.influxColumns(influxd.url, db: "outage", "SELECT sum(requests) FROM nginx_access")
         // 3000 = 230 × 13 + 10: 230 cycles of 91 plus 1 + … + 10.
-        #expect(sum["sum"]?.intValue == 230 * 91 + 55)
+        #expect(sum["sum"]?.intValue == Int64(230 * 91 + 55))
         influxd.stop()
     }
 

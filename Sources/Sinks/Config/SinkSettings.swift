@@ -32,7 +32,7 @@ import Logging
 /// `…_BATCH_MAX_DELAY`, `…_PREFETCH`, and the destination's keys:
 /// - influx: `_URL` (required), `_VERSION` (`v1`|`v2`), `_DATABASE` (`clowder`), `_RETENTION_POLICY`,
 ///   `_USERNAME`, `_PASSWORD_FILE`, `_CREATE_DATABASE` (`true`), `_ORG`, `_BUCKET`, `_TOKEN_FILE`, `_TIMEOUT` (s);
-/// - postgres: `_URL` (required), `_PASSWORD_FILE`, `_TABLE_PREFIX`, `_MAX_CONNECTIONS` (`4`);
+/// - postgres: `_URL` (required), `_PASSWORD_FILE`, `_TABLE_PREFIX`, `_MAX_CONNECTIONS` (`4`), `_TIMEOUT` (s, `30`);
 /// - sqlite: `_PATH` (required), `_TABLE_PREFIX`;
 /// - amplitude: `_API_KEY_FILE` (required), `_ENDPOINT` (`https://api2.amplitude.com/batch`), `_CATEGORIES`;
 /// - ga4: `_MEASUREMENT_ID`, `_API_SECRET_FILE` (required), `_ENDPOINT`
@@ -161,7 +161,7 @@ public struct SinkDefinition: Sendable {
     /// The settings of a destination.
     public enum DestinationSettings: Sendable {
         case influx(InfluxConfiguration)
-        case postgres(url: String, tablePrefix: String, maximumConnections: Int)
+        case postgres(url: String, tablePrefix: String, maximumConnections: Int, timeout: Double = 30)
         case sqlite(path: String, tablePrefix: String)
         case amplitude(endpoint: String, apiKey: String, categories: Set<String>)
         case ga4(endpoint: String, measurementID: String, apiSecret: String, categories: Set<String>)
@@ -172,7 +172,8 @@ public struct SinkDefinition: Sendable {
     public func makeDestination(logger: Logger) throws -> any Destination {
         switch destination {
         case .influx(let c): try InfluxDestination(c)
-        case .postgres(let url, let prefix, let n): try PostgresDestination(url: url, tablePrefix: prefix, maximumConnections: n, logger: logger)
+        case .postgres(let url, let prefix, let n, let timeout):
+            try PostgresDestination(url: url, tablePrefix: prefix, maximumConnections: n, timeout: timeout, logger: logger)
         case .sqlite(let path, let prefix): try SQLiteDestination(path: path, tablePrefix: prefix)
         case .amplitude(let endpoint, let key, let categories):
             AmplitudeDestination(endpoint: endpoint, apiKey: key, selection: EventSelection(categories: categories))
@@ -233,7 +234,8 @@ public struct SinkDefinition: Sendable {
             let prefix = p.string(k + "TABLE_PREFIX", default: "")
             if !SQLRows.validPrefix(prefix) { p.fail(k + "TABLE_PREFIX", prefix, "letters, digits and _") }
             destination = .postgres(
-                url: url, tablePrefix: prefix, maximumConnections: p.int(k + "MAX_CONNECTIONS", default: 4, range: 1...100))
+                url: url, tablePrefix: prefix, maximumConnections: p.int(k + "MAX_CONNECTIONS", default: 4, range: 1...100),
+                timeout: p.seconds(k + "TIMEOUT", default: 30, range: 0.1...600))
         case "sqlite":
             let prefix = p.string(k + "TABLE_PREFIX", default: "")
             if !SQLRows.validPrefix(prefix) { p.fail(k + "TABLE_PREFIX", prefix, "letters, digits and _") }

@@ -19,6 +19,12 @@ final class Inbox<Element: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
+    private enum Fast {
+        case element(Element)
+        case none
+        case wait(UInt64)
+    }
+
     init() {}
 
     /// Adds an element, handing it straight to a waiting receiver if there is one.
@@ -65,7 +71,6 @@ final class Inbox<Element: Sendable>: Sendable {
 
     /// The next element, or nil after `timeout` seconds, after ``wake()`` or once closed and empty.
     func next(timeout: Double) async -> Element? {
-        enum Fast { case element(Element), none, wait(UInt64) }
         let fast = state.withLock { s -> Fast in
             if s.head < s.items.count {
                 let e = s.items[s.head]

@@ -48,6 +48,10 @@ public final class SinkRunner: Sendable {
         public var retries: Int = 0
         /// The last retryable error, if the last attempt failed.
         public var lastError: String?
+        /// When the first message of the first batch arrived (monotonic clock).
+        public var firstReceived: ContinuousClock.Instant?
+        /// When the last batch was acknowledged (monotonic clock).
+        public var lastAcknowledged: ContinuousClock.Instant?
     }
 
     /// The sink.
@@ -87,14 +91,19 @@ public final class SinkRunner: Sendable {
         } catch {
             throw SinkError.config(key: "CLOWDER_SINK_AMQP_URL", value: settings.amqpURL, expected: "an amqp:// URL (\(error))")
         }
-        let queue = QueueDeclaration(
-            name: definition.queue, durable: true, deadLetterExchange: settings.deadLetterExchange,
-            queueType: settings.queueType == "classic" ? nil : settings.queueType)
+        let queue = Self.queueDeclaration(settings: settings, definition: definition)
         consumer = BrokerConsumer(
             url: brokerURL, exchange: ExchangeDeclaration(name: settings.exchange), queue: queue,
             prefetch: UInt16(clamping: definition.prefetch), logger: logger)
         deadLetters = BrokerPublisher(
             url: brokerURL, exchange: ExchangeDeclaration(name: settings.deadLetterExchange), logger: logger)
+    }
+
+    /// The sink's queue: durable, `x-dead-letter-exchange` = the dead-letter exchange, `x-queue-type` when quorum.
+    public static func queueDeclaration(settings: SinkSettings, definition: SinkDefinition) -> QueueDeclaration {
+        QueueDeclaration(
+            name: definition.queue, durable: true, deadLetterExchange: settings.deadLetterExchange,
+            queueType: settings.queueType == "classic" ? nil : settings.queueType)
     }
 
     /// Runs until cancelled, or until a graceful shutdown finished the batch in flight.
@@ -213,7 +222,10 @@ public final class SinkRunner: Sendable {
                 if isStopping || inbox.isFinished || Task.isCancelled { break }
                 continue
             }
-            if batch.isEmpty { deadline = .now + .seconds(definition.maxDelay) }
+            if batch.isEmpty {
+                deadline = .now + .seconds(definition.maxDelay)
+                counters.withLock { if $0.firstReceived == nil { $0.firstReceived = .now } }
+            }
             batch.append(d)
         }
         return batch
@@ -251,6 +263,7 @@ public final class SinkRunner: Sendable {
             $0.deadLettered += dead.count
             $0.batches += 1
             $0.lastError = nil
+            $0.lastAcknowledged = .now
         }
         logger.debug("batch written", metadata: ["messages": "\(batch.count)", "dead_lettered": "\(dead.count)"])
         return true

@@ -24,6 +24,8 @@ public final class PostgresDestination: Destination {
     public var kind: String { "postgres" }
     /// Table-name prefix (letters, digits, `_`).
     public let tablePrefix: String
+    /// Longest wait for one batch (or for the tables on start), seconds; then the attempt is retryable.
+    public let timeout: Double
     let client: PostgresClient
     let logger: Logger
     private let runner = Mutex<Task<Void, Never>?>(nil)
@@ -32,9 +34,10 @@ public final class PostgresDestination: Destination {
     ///   - url: `postgres://user:password@host:port/database[?sslmode=disable|prefer|require]`.
     ///   - tablePrefix: prefix of the `points` and `events` tables.
     ///   - maximumConnections: size of the connection pool.
+    ///   - timeout: longest wait for one batch, seconds.
     ///   - logger: background logger for the client.
     /// - Throws: ``SinkError`` (config) for a malformed URL or prefix.
-    public init(url: String, tablePrefix: String = "", maximumConnections: Int = 4, logger: Logger) throws {
+    public init(url: String, tablePrefix: String = "", maximumConnections: Int = 4, timeout: Double = 30, logger: Logger) throws {
         let key = "CLOWDER_SINK_POSTGRES_URL"
         let u = try ConnectionURL(url, key: key, schemes: ["postgres", "postgresql"])
         guard SQLRows.validPrefix(tablePrefix) else {
@@ -56,6 +59,7 @@ public final class PostgresDestination: Destination {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.tablePrefix = tablePrefix
         self.logger = logger
+        self.timeout = timeout
     }
 
     var pointsTable: String { "\(tablePrefix)points" }
@@ -85,8 +89,11 @@ public final class PostgresDestination: Destination {
             """,
             "CREATE INDEX IF NOT EXISTS \(eventsTable)_category_created ON \(eventsTable) (category, created)",
         ]
+        let (client, logger) = (self.client, self.logger)
         do {
-            for s in statements { try await client.query(PostgresQuery(unsafeSQL: s), logger: logger) }
+            try await withDeadline(seconds: timeout, "PostgreSQL") {
+                for s in statements { try await client.query(PostgresQuery(unsafeSQL: s), logger: logger) }
+            }
         } catch {
             throw Self.classify(error, retryableAlways: true)
         }
@@ -96,6 +103,15 @@ public final class PostgresDestination: Destination {
     /// - Throws: ``SinkError`` classified as described on the type.
     public func write(_ messages: [SinkMessage]) async throws {
         let (points, events) = SQLRows.rows(messages)
+        do {
+            try await withDeadline(seconds: timeout, "PostgreSQL") { try await self.insert(points: points, events: events) }
+        } catch {
+            throw Self.classify(error, retryableAlways: false)
+        }
+    }
+
+    /// The two `INSERT … SELECT … FROM unnest(…)` statements of one batch.
+    func insert(points: [SQLRows.PointRow], events: [SQLRows.EventRow]) async throws {
         do {
             if !points.isEmpty {
                 var b = PostgresBindings(capacity: 5)
@@ -130,8 +146,6 @@ public final class PostgresDestination: Destination {
                             ON CONFLICT (message_id) DO NOTHING
                             """, binds: b), logger: logger)
             }
-        } catch {
-            throw Self.classify(error, retryableAlways: false)
         }
     }
 
@@ -162,6 +176,7 @@ public final class PostgresDestination: Destination {
 
     /// Maps a postgres-nio error to retryable or permanent by SQLSTATE class.
     static func classify(_ error: any Error, retryableAlways: Bool) -> SinkError {
+        if let e = error as? SinkError { return e }
         guard let e = error as? PSQLError else { return .retryable("PostgreSQL: \(error)") }
         let state = e.serverInfo?[.sqlState] ?? ""
         let message = e.serverInfo?[.message] ?? "\(e.code)"

@@ -34,7 +34,7 @@ final class HTTPClient: Sendable {
     let connectTimeout: Double
 
     private static let globalInit: Bool = {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+        curl_global_init(3) == CURLE_OK  // CURL_GLOBAL_ALL (a macro Swift cannot import)
     }()
 
     /// - Parameters:
@@ -112,7 +112,7 @@ struct CurlHandle: ~Copyable {
                         _ = ccurl_easy_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
                         _ = ccurl_easy_setopt_pointer(curl, CURLOPT_ERRORBUFFER, errBuf.baseAddress)
                         if basicAuth != nil {
-                            _ = ccurl_easy_setopt_long(curl, CURLOPT_HTTPAUTH, Int(CURLAUTH_BASIC))
+                            _ = ccurl_easy_setopt_long(curl, CURLOPT_HTTPAUTH, 1)  // CURLAUTH_BASIC
                             _ = ccurl_easy_setopt_string(curl, CURLOPT_USERPWD, authC)
                         }
                         _ = ccurl_easy_setopt_write_function(curl, CURLOPT_WRITEFUNCTION) { data, size, count, user in

@@ -32,7 +32,8 @@ final class HTTPReceiver: @unchecked Sendable {
     private let state = Mutex<(requests: [Request], status: Int, body: String, stopped: Bool)>(([], 200, "{\"code\":200}", false))
 
     init() throws {
-        listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listenFD = listenFD
         var one: Int32 = 1
         setsockopt(listenFD, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
@@ -48,7 +49,7 @@ final class HTTPReceiver: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &bound) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &len) }
         }
-        port = Int(UInt16(bigEndian: bound.sin_port))
+        self.port = Int(UInt16(bigEndian: bound.sin_port))
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }

@@ -34,7 +34,7 @@ final class PrivateInflux: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(httpPort)" }
 
-    /// Starts influxd and waits until `/ping` answers 204.
+    /// Starts influxd and waits until it answers queries.
     func start() async throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/influxd")
@@ -56,10 +56,13 @@ final class PrivateInflux: @unchecked Sendable {
     }
 
     func ping() async -> Bool {
-        // GET /ping with a raw socket-free approach: curl via HTTPClient only POSTs, so POST /ping (InfluxDB answers 204 to any method).
+        // HTTPClient only POSTs, and InfluxDB answers POST /ping with 405: ask `SHOW DATABASES` instead.
         let client = HTTPClientForTests.shared
-        guard let r = try? await client.post(url: url + "/ping", headers: [], body: []) else { return false }
-        return r.status == 204
+        guard
+            let r = try? await client.post(
+                url: url + "/query", headers: ["Content-Type: application/x-www-form-urlencoded"], body: Array("q=SHOW+DATABASES".utf8))
+        else { return false }
+        return r.status == 200
     }
 
     deinit {

@@ -107,7 +107,7 @@ enum TestServers {
         return Dictionary(uniqueKeysWithValues: zip(cols, row).map { ($0, $1) })
     }
 
-    static func dropInfluxDatabase(_ url: String = influxURL, _ db: String) async {
+    static func dropInfluxDatabase(_ db: String, url: String = influxURL) async {
         let client = HTTPClient(label: "test-influx")
         _ = try? await client.post(
             url: "\(url)/query", headers: ["Content-Type: application/x-www-form-urlencoded"],
