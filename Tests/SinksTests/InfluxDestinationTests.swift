@@ -74,4 +74,38 @@ import Testing
             (e as? SinkError)?.code == .retryable
         }
     }
+
+    /// InfluxDB 2.x is not installed here: the request is checked against the documented API
+    /// (https://docs.influxdata.com/influxdb/v2/api/#operation/PostWrite) with a local receiver.
+    @Test func version2RequestShape() async throws {
+        let receiver = try HTTPReceiver()
+        defer { receiver.stop() }
+        receiver.respond(status: 204, body: "")
+        let d = try InfluxDestination(
+            InfluxConfiguration(url: receiver.url + "/", version: .v2, org: "clowder org", bucket: "metrics", token: "tok=en"))
+        try await d.start()  // 2.x: no CREATE DATABASE
+        try await d.write([SinkMessage(messageID: "a", decoded: .point(Point(measurement: "m", tags: ["t": "x"], fields: ["v": 1], timeNanoseconds: 7)))])
+        let r = try #require(receiver.requests.first)
+        #expect(receiver.requests.count == 1)
+        #expect(r.method == "POST")
+        #expect(r.path == "/api/v2/write")
+        #expect(r.query == ["org": "clowder org", "bucket": "metrics", "precision": "ns"])
+        #expect(r.headers["authorization"] == "Token tok=en")
+        #expect(String(decoding: r.body, as: UTF8.self) == "m,t=x v=1i 7\n")
+    }
+
+    /// 1.x with a user: HTTP Basic authentication, `db`, `rp` and `precision=ns` in the query.
+    @Test func version1RequestShape() async throws {
+        let receiver = try HTTPReceiver()
+        defer { receiver.stop() }
+        receiver.respond(status: 204, body: "")
+        let d = try InfluxDestination(
+            InfluxConfiguration(url: receiver.url, database: "clowder", retentionPolicy: "one_year", username: "u", password: "p:w", createDatabase: false))
+        try await d.write([SinkMessage(messageID: "a", decoded: .point(Point(measurement: "m", fields: ["v": 1.5], timeNanoseconds: 7)))])
+        let r = try #require(receiver.requests.first)
+        #expect(r.path == "/write")
+        #expect(r.query == ["db": "clowder", "rp": "one_year", "precision": "ns"])
+        #expect(r.headers["authorization"] == "Basic " + Data("u:p:w".utf8).base64EncodedString())
+        #expect(String(decoding: r.body, as: UTF8.self) == "m v=1.5 7\n")
+    }
 }
