@@ -202,6 +202,19 @@ public final class AMQPConnection: @unchecked Sendable {
             flags |= UInt32(AMQP_BASIC_TYPE_FLAG)
             props.type = arena.bytes(type)
         }
+        // Headers (additive, for dead letters' x-clowder-reason): a field table of long strings.
+        let headerEntries = UnsafeMutablePointer<amqp_table_entry_t>.allocate(capacity: max(m.headers.count, 1))
+        defer { headerEntries.deallocate() }
+        if !m.headers.isEmpty {
+            flags |= UInt32(AMQP_BASIC_HEADERS_FLAG)
+            for (i, (key, value)) in m.headers.sorted(by: { $0.key < $1.key }).enumerated() {
+                var fv = amqp_field_value_t()
+                fv.kind = UInt8(AMQP_FIELD_KIND_UTF8.rawValue)
+                fv.value.bytes = arena.bytes(value)
+                headerEntries[i] = amqp_table_entry_t(key: arena.bytes(key), value: fv)
+            }
+            props.headers = amqp_table_t(num_entries: Int32(m.headers.count), entries: headerEntries)
+        }
         props._flags = flags
         let rc = m.body.withUnsafeBytes { body in
             amqp_basic_publish(
@@ -389,6 +402,20 @@ public final class AMQPConnection: @unchecked Sendable {
         let flags = p._flags
         func has(_ f: Int32) -> Bool { flags & UInt32(f) != 0 }
         let bytes: [UInt8] = body.len > 0 && body.bytes != nil ? Array(UnsafeRawBufferPointer(start: body.bytes, count: body.len)) : []
+        var headers: [String: String] = [:]
+        if has(AMQP_BASIC_HEADERS_FLAG), let entries = p.headers.entries {
+            for i in 0..<Int(p.headers.num_entries) {
+                let e = entries[i]
+                let v = e.value
+                switch Int(v.kind) {
+                case Int(AMQP_FIELD_KIND_UTF8.rawValue), Int(AMQP_FIELD_KIND_BYTES.rawValue): headers[string(e.key)] = string(v.value.bytes)
+                case Int(AMQP_FIELD_KIND_I64.rawValue): headers[string(e.key)] = String(v.value.i64)
+                case Int(AMQP_FIELD_KIND_I32.rawValue): headers[string(e.key)] = String(v.value.i32)
+                case Int(AMQP_FIELD_KIND_BOOLEAN.rawValue): headers[string(e.key)] = v.value.boolean != 0 ? "true" : "false"
+                default: continue
+                }
+            }
+        }
         return BrokerDelivery(
             body: bytes,
             messageID: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? string(p.message_id) : nil,
@@ -397,7 +424,8 @@ public final class AMQPConnection: @unchecked Sendable {
             deliveryMode: has(AMQP_BASIC_DELIVERY_MODE_FLAG) ? p.delivery_mode : 0,
             type: has(AMQP_BASIC_TYPE_FLAG) ? string(p.type) : nil,
             exchange: string(exchange), routingKey: string(routingKey), redelivered: redelivered,
-            deliveryTag: tag, connectionGeneration: generation)
+            deliveryTag: tag, connectionGeneration: generation
+        ).with { $0.headers = headers }
     }
 
     /// The one funnel from `amqp_rpc_reply_t` to ``BrokerError``; nil when the reply is normal.

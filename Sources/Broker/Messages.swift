@@ -17,11 +17,14 @@ public struct OutgoingMessage: Sendable, Hashable {
     public var routingKey: String
     /// `type` property, e.g. `metric` or the event category (optional).
     public var type: String?
+    /// `headers` table (AMQP 0-9-1 field table) with string values, e.g. `x-clowder-reason` on dead letters.
+    public var headers: [String: String] = [:]
 
     public init(
         body: [UInt8], messageID: String? = nil, contentType: String = "application/json", timestamp: Int64? = nil,
-        persistent: Bool = true, routingKey: String = "", type: String? = nil
+        persistent: Bool = true, routingKey: String = "", type: String? = nil, headers: [String: String] = [:]
     ) {
+        self.headers = headers
         self.body = body
         self.messageID = messageID
         self.contentType = contentType
@@ -54,6 +57,8 @@ public struct BrokerDelivery: Sendable, Hashable {
     public var redelivered: Bool
     /// The channel-scoped delivery tag for ack/nack/reject.
     public var deliveryTag: UInt64
+    /// The `headers` table: string values as they are, numbers and booleans as their text; other kinds left out.
+    public var headers: [String: String] = [:]
     /// Which connection of a ``BrokerConsumer`` delivered it (starts at 1, +1 per reconnect);
     /// an ack for an older connection is dropped: the broker redelivers that message.
     public var connectionGeneration: UInt64
