@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   libcurl4-openssl-dev libpcre2-dev librabbitmq-dev libsqlite3-dev zlib1g-dev pkg-config
   nginx-light rabbitmq-server influxdb postgresql
-  python3-venv iproute2 libcap2-bin procps
-  goaccess mtail prometheus-blackbox-exporter hyperfine
+  python3-venv iproute2 libcap2-bin procps systemd
+  goaccess mtail prometheus-blackbox-exporter hyperfine time
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,7 +24,7 @@ if ((${#missing[@]})); then
   # Debian starts some services on install where it can; the tests start their own.
 fi
 
-PYPI=(http-message-signatures==3.0.0 schemathesis==4.32.5)
+PYPI=(http-message-signatures==3.0.0 schemathesis==4.32.5 requests)
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
