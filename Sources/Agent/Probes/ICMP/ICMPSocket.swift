@@ -121,15 +121,61 @@ final class ICMPSocket {
         return n < 0 ? errno : nil
     }
 
+    /// Asks the kernel to stamp each received datagram with its arrival time
+    /// (`SO_TIMESTAMPNS`, socket(7)), as iputils `ping` does: a round trip then
+    /// excludes the time this thread took to wake up.
+    func enableReceiveTimestamps() {
+        var on: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, 35 /* SO_TIMESTAMPNS */, &on, socklen_t(4))
+    }
+
     /// Reads one pending datagram into `buffer`, or returns `nil` when none is waiting.
-    func receive(into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, from: sockaddr_storage)? {
+    /// - Returns: its length, source, and the kernel's arrival time stamp
+    ///   (epoch nanoseconds, `CLOCK_REALTIME`) when one came with it.
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, from: sockaddr_storage, kernelTime: Int64?)? {
         var from = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let n = withUnsafeMutablePointer(to: &from) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                recvfrom(fd, buffer.baseAddress, buffer.count, 0, $0, &len)
+        // Control buffer for one cmsghdr + struct timespec, 8-byte aligned.
+        var control = [UInt64](repeating: 0, count: 8)
+        var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
+        let result: (Int, Int) = withUnsafeMutablePointer(to: &from) { fromPtr in
+            withUnsafeMutablePointer(to: &iov) { iovPtr in
+                control.withUnsafeMutableBytes { ctl in
+                    var msg = msghdr()
+                    msg.msg_name = UnsafeMutableRawPointer(fromPtr)
+                    msg.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                    msg.msg_iov = iovPtr
+                    msg.msg_iovlen = 1
+                    msg.msg_control = ctl.baseAddress
+                    msg.msg_controllen = ctl.count
+                    let n = recvmsg(fd, &msg, 0)
+                    return (n, Int(msg.msg_controllen))
+                }
             }
         }
-        return n < 0 ? nil : (n, from)
+        let (n, controlLength) = result
+        guard n >= 0 else { return nil }
+        return (n, from, Self.timestamp(control, length: controlLength))
+    }
+
+    /// The `SCM_TIMESTAMPNS` time in a control buffer (struct cmsghdr:
+    /// `size_t cmsg_len; int cmsg_level; int cmsg_type;` then the data, 8-aligned).
+    private static func timestamp(_ control: [UInt64], length: Int) -> Int64? {
+        control.withUnsafeBytes { raw in
+            var offset = 0
+            let header = 16
+            while offset + header <= min(length, raw.count) {
+                let len = Int(raw.load(fromByteOffset: offset, as: UInt64.self))
+                let level = raw.load(fromByteOffset: offset + 8, as: Int32.self)
+                let type = raw.load(fromByteOffset: offset + 12, as: Int32.self)
+                if len < header { return nil }
+                if level == SOL_SOCKET && type == 35 /* SCM_TIMESTAMPNS */ && offset + header + 16 <= raw.count {
+                    let sec = raw.load(fromByteOffset: offset + header, as: Int64.self)
+                    let nsec = raw.load(fromByteOffset: offset + header + 8, as: Int64.self)
+                    return sec * 1_000_000_000 + nsec
+                }
+                offset += (len + 7) & ~7
+            }
+            return nil
+        }
     }
 }

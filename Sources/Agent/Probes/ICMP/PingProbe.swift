@@ -15,7 +15,9 @@ private let nextIdentifier = Atomic<UInt16>(UInt16.random(in: 0...UInt16.max))
 /// the process has `CAP_NET_RAW` (root), a datagram "ping socket" otherwise;
 /// when neither may be opened the round reports ``PingResult/Outcome/permission``
 /// with a message saying how to fix it, never the target as down. Round trips
-/// are timed on `CLOCK_MONOTONIC`.
+/// are timed on `CLOCK_MONOTONIC`, refined by the kernel's arrival time stamp
+/// (`SO_TIMESTAMPNS`, as iputils `ping`) when it agrees with the monotonic
+/// measure, so the probe thread's own wake-up delay is not counted.
 ///
 /// A probe keeps its socket between rounds. It is not thread-safe: one thread
 /// runs it (the scheduler gives each target its own).
@@ -56,6 +58,7 @@ public final class PingProbe {
             do {
                 sock = try ICMPSocket.open(ipv6: address.isIPv6)
                 Self.installReplyFilter(sock)
+                sock.enableReceiveTimestamps()
                 socket = sock
             } catch {
                 switch error {
@@ -79,6 +82,7 @@ public final class PingProbe {
         nextSequence = nextSequence &+ UInt16(truncatingIfNeeded: count)
 
         var sentAt = [Int64](repeating: -1, count: count)
+        var sentAtWall = [Int64](repeating: 0, count: count)
         var rtt = [Double?](repeating: nil, count: count)
         var received = 0
         var sent = 0
@@ -92,6 +96,7 @@ public final class PingProbe {
             var now = ProbeClock.monotonicNanoseconds()
             while next < count && now >= start + Int64(next) * intervalNs {
                 let seq = base &+ UInt16(truncatingIfNeeded: next)
+                sentAtWall[next] = ProbeClock.wallNanoseconds()
                 sentAt[next] = ProbeClock.monotonicNanoseconds()
                 if let e = sock.send(ICMPEcho.request(v6: address.isIPv6, id: identifier, seq: seq), to: address) {
                     lastError = e
@@ -113,7 +118,7 @@ public final class PingProbe {
             // Drain every waiting datagram.
             while true {
                 let got = buffer.withUnsafeMutableBytes { sock.receive(into: $0) }
-                guard let (n, from) = got else { break }
+                guard let (n, from, kernelTime) = got else { break }
                 let arrived = ProbeClock.monotonicNanoseconds()
                 let reply = buffer.withUnsafeBytes {
                     ICMPEcho.parseReply(UnsafeRawBufferPointer(rebasing: $0[0..<n]), v6: address.isIPv6,
@@ -125,7 +130,16 @@ public final class PingProbe {
                 if sock.isRaw && (reply.id != identifier || !address.sameHost(from)) { continue }
                 let index = Int(reply.seq &- base)
                 guard index < count, sentAt[index] >= 0, rtt[index] == nil else { continue }
-                rtt[index] = Double(arrived - sentAt[index]) / 1e9
+                // Prefer the kernel's arrival stamp (wall clock) over our wake-up
+                // time (monotonic); use it only when consistent with the latter, so a
+                // wall-clock step during the round cannot distort the result.
+                let monotonic = arrived - sentAt[index]
+                var elapsed = monotonic
+                if let k = kernelTime {
+                    let stamped = k - sentAtWall[index]
+                    if stamped > 0 && stamped <= monotonic + 1_000_000 { elapsed = stamped }
+                }
+                rtt[index] = Double(elapsed) / 1e9
                 received += 1
             }
         }
