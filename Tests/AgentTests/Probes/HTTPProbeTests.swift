@@ -126,7 +126,7 @@ struct HTTPProbeTests {
         let r = HTTPProbe(url: "http://127.0.0.1:\(silent.port)/", options: HTTPProbeOptions(timeout: 1)).run()
         #expect(r.outcome == .timeout)
         #expect(r.phases.total >= 0.99)
-        #expect(r.phases.total < 1.5)
+        #expect(r.phases.total < 3)  // the limit, not a speed assertion
         // The handshake completed (the kernel did it), so the wait is time-to-first-byte.
         #expect(r.phases.firstByte > 0.9)
     }

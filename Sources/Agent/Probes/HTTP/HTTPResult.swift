@@ -15,6 +15,9 @@ import MetricsModel
 ///   (Telegraf's response_string_mismatch), 3 connection failed, 4 timeout,
 ///   5 DNS error, 6 status code mismatch; **7 TLS error** is ours).
 ///
+/// When the ``ProbeScheduler`` runs the probe it adds `uptime` (float, 0–1:
+/// the share of rounds up over ``ProbeSettings/uptimeWindow``).
+///
 /// Tags: `server` (the URL), `method`, `result` (``Outcome``), and the agent's
 /// `agent`, `host`, `region`.
 public struct HTTPResult: Sendable, Hashable {
