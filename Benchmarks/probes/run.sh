@@ -7,6 +7,7 @@
 #
 #   Benchmarks/probes/run.sh            # 60 s
 #   DURATION=10 Benchmarks/probes/run.sh
+#   AGENT=.build/release/clowder-agent Benchmarks/probes/run.sh   # no build
 #
 # Needs root (raw ICMP sockets for both), nginx, prometheus-blackbox-exporter.
 # CPU is user+system time of the prober process from /proc/<pid>/stat; peak
@@ -16,10 +17,14 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-60}
 export PATH=/opt/swift/usr/bin:$PATH
 
-swift build -c release --product clowder-agent 2>&1 | tail -1
-AGENT="$(swift build -c release --show-bin-path)/clowder-agent"
+# AGENT=/path/to/clowder-agent skips the build.
+if [ -z "${AGENT:-}" ]; then
+  swift build -c release --product clowder-agent 2>&1 | tail -1
+  AGENT="$(swift build -c release --show-bin-path)/clowder-agent"
+fi
 
 WORK=$(mktemp -d /tmp/probes-bench.XXXXXX)
+chmod 755 "$WORK"  # NGINX workers run unprivileged
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -84,20 +89,22 @@ for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$BB_PORT/" && brea
 # Drive blackbox: every second, the 20 probes at once (as Prometheus would scrape them).
 : > "$WORK/bb.results"
 drive() {
-  local start=$(date +%s.%N)
+  local start=$(date +%s.%N) pids=()
   for s in $(seq 0 $((DURATION - 1))); do
     for t in "${HTTP_TARGETS[@]}"; do
       curl -s "http://127.0.0.1:$BB_PORT/probe?module=http_2xx&target=$t" | grep -c '^probe_success 1' >>"$WORK/bb.results" &
+      pids+=($!)
     done
     for t in "${PING_TARGETS[@]}"; do
       curl -s "http://127.0.0.1:$BB_PORT/probe?module=icmp&target=$t" | grep -c '^probe_success 1' >>"$WORK/bb.results" &
+      pids+=($!)
     done
     local next=$(echo "$start + $s + 1" | bc)
     local now=$(date +%s.%N)
     local left=$(echo "$next - $now" | bc)
     [[ $left == -* ]] || sleep "$left"
   done
-  wait
+  wait "${pids[@]}"  # the probe requests only, not the servers
 }
 drive
 
