@@ -8,7 +8,7 @@
 # check the store holds exactly N points with the published Σ requests.
 #
 # Needs RabbitMQ, InfluxDB 1.x and PostgreSQL as started by scripts/start-servers.sh.
-# Usage: Benchmarks/sinks/run.sh [N]   (default 200000)
+# Usage: [CONFIG=release|debug] Benchmarks/sinks/run.sh [N]   (default release, 200000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -17,8 +17,10 @@ AMQP=${CLOWDER_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
 INFLUX=${CLOWDER_TEST_INFLUX_URL:-http://127.0.0.1:8086}
 PG=${CLOWDER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/clowder_test}
 
-swift build -c release --product clowder-sink 2>&1 | tail -1
-BIN="$(swift build -c release --show-bin-path)/clowder-sink"
+CONFIG=${CONFIG:-release}
+swift build -c "$CONFIG" --product clowder-sink 2>&1 | tail -1
+BIN="$(swift build -c "$CONFIG" --show-bin-path)/clowder-sink"
+echo "clowder-sink: $BIN ($CONFIG)" >&2
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 RUN=bench$(date +%s)
