@@ -59,6 +59,10 @@ public final class AMQPConnection: @unchecked Sendable {
             amqp_destroy_connection(state)
             throw BrokerError(.connect, "cannot connect to \(url.host):\(url.port): \(statusString(rc))")
         }
+        // Bounded waits: a broker that accepts TCP while starting up must not hold the thread forever.
+        var rpc = timeval(tv_sec: 10, tv_usec: 0)
+        amqp_set_handshake_timeout(state, &rpc)
+        amqp_set_rpc_timeout(state, &rpc)
         let login = crabbitmq_login_plain(state, url.virtualHost, 0, frameMax, heartbeat, url.user, url.password)
         if let e = replyError(login, state: state, what: "login to \(url) as \(url.user)", code: .connect) {
             amqp_destroy_connection(state)

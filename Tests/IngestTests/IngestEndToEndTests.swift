@@ -50,7 +50,12 @@ struct IngestEndToEndTests {
         #expect(Array("\"request_time_max\":2.0".utf8).isContained(in: first.body))
 
         // /healthz and /metrics tell the story.
-        let health = try await h.send(.get, "/healthz")
+        // The outage suite may have the broker stopped right now: wait for the reconnect.
+        var health = try await h.send(.get, "/healthz")
+        for _ in 0..<300 where health.status != 200 {
+            try await Task.sleep(for: .milliseconds(200))
+            health = try await h.send(.get, "/healthz")
+        }
         #expect(health.status == 200)
         #expect(health.json?["broker"] == "connected")
         let metrics = try await h.send(.get, "/metrics")

@@ -30,7 +30,7 @@ struct SchemathesisTests {
             // /v1/batches answers them 401 by design (the signed path is covered by the other suites).
             "--exclude-checks", "positive_data_acceptance",
             "-H", "X-API-Key: \(IngestHarness.clowderAPIKey)",
-            "--max-examples", "40", "--seed", "20261129", "--workers", "1",
+            "--request-timeout", "10", "--max-examples", "40", "--seed", "20261129", "--workers", "1",
             "--generation-database", "none", "--no-color", "--report", "junit", "--report-dir", report.path,
         ]
         var env = ProcessInfo.processInfo.environment

@@ -65,4 +65,44 @@ enum TestBroker {
             for e in exchanges { try? c.deleteExchange(e) }
         }
     }
+
+    /// Retries `body` while the broker is unavailable or the connection drops (an outage elsewhere), up to `timeout` s.
+    static func retrying(timeout: Double = 60, _ body: () async throws -> Void) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            do {
+                return try await body()
+            } catch let e as BrokerError where (e.code == .unavailable || e.code == .connectionLost) && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    /// Acknowledges deliveries until every id in `wanted` was seen, or `timeout` seconds passed.
+    static func collect(_ consumer: BrokerConsumer, until wanted: Set<String>, timeout: Double = 60) async -> [BrokerDelivery] {
+        await withTaskGroup(of: [BrokerDelivery]?.self) { group in
+            group.addTask {
+                var received: [BrokerDelivery] = []
+                var seen: Set<String> = []
+                for await d in consumer.deliveries {
+                    received.append(d)
+                    seen.insert(d.messageID ?? "")
+                    consumer.ack(d)
+                    if wanted.isSubset(of: seen) { break }
+                }
+                return received
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(timeout))
+                return nil
+            }
+            var result: [BrokerDelivery] = []
+            for await r in group {
+                if let r { result = r }
+                group.cancelAll()
+                break
+            }
+            return result
+        }
+    }
 }
