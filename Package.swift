@@ -115,22 +115,23 @@ let package = Package(
         ),
 
         // MARK: Tests (Swift Testing; real servers are started by .ci/run or by the test itself)
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ParsersTests", dependencies: ["Parsers"], swiftSettings: swiftSettings),
-        .testTarget(name: "MetricsModelTests", dependencies: ["MetricsModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "MetricsModelTests", dependencies: ["MetricsModel", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "AgentTests", dependencies: ["Agent", "Parsers", "MetricsModel"],
+            name: "AgentTests", dependencies: ["Agent", "Parsers", "MetricsModel", "TestSupport"],
             exclude: ["Delivery/Support/receiver.py"], swiftSettings: swiftSettings),
-        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Broker", "MetricsModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Broker", "MetricsModel", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "Ingest", "Broker", "MetricsModel",
+                "Ingest", "Broker", "MetricsModel", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "DeployTests", dependencies: ["MetricsModel", "Agent"], swiftSettings: swiftSettings),
+        .testTarget(name: "DeployTests", dependencies: ["MetricsModel", "Agent", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )
 

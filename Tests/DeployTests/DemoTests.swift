@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// deploy/demo/run.sh --short: the whole chain (NGINX → agent → ingest → RabbitMQ → sink →
 /// InfluxDB) on real traffic; the figures it reads back from InfluxDB must equal the traffic
 /// it sent (its own tally of the replayed requests, from gen-clowder-log's truth and the
 /// responses received). About 40 s.
-@Suite("One-command demo")
+@Suite("One-command demo", .ownThreads)
 struct DemoTests {
     /// `CLOWDER_AGENT_ONLY=1` builds leave out clowder-ingest and clowder-sink.
     static let agentOnly = ProcessInfo.processInfo.environment["CLOWDER_AGENT_ONLY"] == "1"

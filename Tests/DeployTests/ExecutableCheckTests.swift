@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Every settings example passes the programs' own `check --env-file`, run as the built
 /// executables (`.build/debug/…`, built by `swift build --build-tests`).
-@Suite("check --env-file on every example")
+@Suite("check --env-file on every example", .ownThreads)
 struct ExecutableCheckTests {
     /// `CLOWDER_AGENT_ONLY=1` builds leave out clowder-ingest and clowder-sink.
     static let agentOnly = ProcessInfo.processInfo.environment["CLOWDER_AGENT_ONLY"] == "1"

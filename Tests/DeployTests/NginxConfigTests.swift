@@ -6,11 +6,12 @@ import FoundationNetworking
 import Glibc
 #endif
 import Testing
+import TestSupport
 
 /// deploy/nginx: the recommended log format is exactly the `clowder` format of
 /// ../shared/tools/gen-clowder-log, and Debian's NGINX accepts the snippets and
 /// writes lines in that format.
-@Suite("NGINX snippets")
+@Suite("NGINX snippets", .ownThreads)
 struct NginxConfigTests {
     /// The `log_format clowder_metrics '…';` string of a file.
     static func logFormat(in text: String) -> String? {

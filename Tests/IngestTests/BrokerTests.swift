@@ -1,8 +1,9 @@
 import Broker
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("Broker: publish with confirms and consume against the real RabbitMQ")
+@Suite("Broker: publish with confirms and consume against the real RabbitMQ", .ownThreads)
 struct BrokerTests {
     @Test("BrokerURL parses user, password, host, port and vhost")
     func parsesURL() throws {

@@ -2,9 +2,10 @@ import Broker
 import Foundation
 import Ingest
 import MetricsModel
+import TestSupport
 import Testing
 
-@Suite("Ingest end to end: agent → ingest → RabbitMQ")
+@Suite("Ingest end to end: agent → ingest → RabbitMQ", .ownThreads)
 struct IngestEndToEndTests {
     @Test("a bound queue receives exactly the points and events of the batches, each once, after a replay of every batch")
     func endToEnd() async throws {

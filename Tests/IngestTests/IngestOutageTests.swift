@@ -2,11 +2,12 @@ import Broker
 import Foundation
 import Ingest
 import MetricsModel
+import TestSupport
 import Testing
 
 /// Stops the shared RabbitMQ for a few seconds (`rabbitmqctl stop_app`, then
 /// `start_app`): other broker suites retry their connects meanwhile.
-@Suite("Ingest while RabbitMQ is stopped mid-stream", .serialized)
+@Suite("Ingest while RabbitMQ is stopped mid-stream", .serialized, .ownThreads)
 struct IngestOutageTests {
     static func rabbitmqctl(_ args: String...) throws -> Int32 {
         let p = Process()

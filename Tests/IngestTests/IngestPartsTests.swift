@@ -1,9 +1,10 @@
 import Foundation
 import Ingest
 import MetricsModel
+import TestSupport
 import Testing
 
-@Suite("Ingest parts: configuration, keys file, de-duplication store, gzip")
+@Suite("Ingest parts: configuration, keys file, de-duplication store, gzip", .ownThreads)
 struct IngestPartsTests {
     func tempDir() throws -> URL {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("clowder-ingest-parts-\(UUID().uuidString)")

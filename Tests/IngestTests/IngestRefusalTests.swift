@@ -1,9 +1,10 @@
 import Foundation
 import Ingest
 import MetricsModel
+import TestSupport
 import Testing
 
-@Suite("Ingest refuses what it must, with the right status and a problem document")
+@Suite("Ingest refuses what it must, with the right status and a problem document", .ownThreads)
 struct IngestRefusalTests {
     /// Checks an RFC 9457 answer.
     func expectProblem(_ r: IngestHarness.Reply, _ status: Int, _ name: String? = nil, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {

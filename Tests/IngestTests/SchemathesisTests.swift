@@ -1,12 +1,13 @@
 import Foundation
 import Ingest
+import TestSupport
 import Testing
 
 /// Runs `schemathesis run` (PyPI, in the venv `<repo>/.venv` that
 /// scripts/install-deps.sh creates) against the spec the running server
 /// serves at /openapi.yaml: no 500s, responses (status, content type,
 /// headers, bodies) as the spec says, invalid input refused.
-@Suite("OpenAPI conformance with schemathesis")
+@Suite("OpenAPI conformance with schemathesis", .ownThreads)
 struct SchemathesisTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -1,5 +1,6 @@
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 @testable import Sinks
@@ -7,7 +8,7 @@ import Testing
 /// Amplitude and GA4 requests caught by a local HTTP receiver and checked field by field against the documented
 /// formats: Amplitude's Batch Event Upload API (https://amplitude.com/docs/apis/analytics/batch-event-upload) and
 /// GA4's Measurement Protocol (https://developers.google.com/analytics/devguides/collection/protocol/ga4/sending-events).
-@Suite struct AnalyticsDestinationTests {
+@Suite(.ownThreads) struct AnalyticsDestinationTests {
     static let base = Workload.baseMilliseconds
 
     /// Two downloads (one with a user, one without), a view, a deletion (not selected), and a metric point (never sent).

@@ -1,11 +1,12 @@
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 @testable import Sinks
 
 /// InfluxDB 1.x from `.ci/run` (CLOWDER_TEST_INFLUX_URL, default http://127.0.0.1:8086); each test uses its own database.
-@Suite struct InfluxDestinationTests {
+@Suite(.ownThreads) struct InfluxDestinationTests {
     func messages(_ w: Workload) -> [SinkMessage] {
         w.points.map { SinkMessage(messageID: $0.id, decoded: .point($0.point)) }
             + w.events.map { SinkMessage(messageID: $0.id, decoded: .event($0.event)) }

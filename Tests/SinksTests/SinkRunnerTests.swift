@@ -2,13 +2,14 @@ import Broker
 import Foundation
 import MetricsModel
 import Storage
+import TestSupport
 import Testing
 
 @testable import Sinks
 
 /// The consumer against real RabbitMQ, InfluxDB and PostgreSQL from `.ci/run`; every test uses its own exchange,
 /// queues, database and tables.
-@Suite(.serialized) struct SinkRunnerTests {
+@Suite(.serialized, .ownThreads) struct SinkRunnerTests {
     /// Runs the runners until `body` returns, then stops them gracefully.
     func running<T>(_ runners: [SinkRunner], _ body: () async throws -> T) async throws -> T {
         let tasks = runners.map { r in Task { try await r.run() } }

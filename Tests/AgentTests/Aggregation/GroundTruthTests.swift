@@ -2,11 +2,12 @@ import Agent
 import Foundation
 import MetricsModel
 import Parsers
+import TestSupport
 import Testing
 
 /// Every counter of every UTC minute, and the totals, equal the truth file that
 /// `gen-clowder-log` computes from what it generated (never by parsing the log).
-@Suite("AccessLogPipeline against gen-clowder-log ground truth")
+@Suite("AccessLogPipeline against gen-clowder-log ground truth", .ownThreads)
 struct GroundTruthTests {
     static let cases: [[String]] = [
         ["--format", "combined", "--seed", "1", "--lines", "12000"],

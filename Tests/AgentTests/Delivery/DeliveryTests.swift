@@ -1,12 +1,13 @@
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 @testable import Agent
 
 /// ``Delivery``: the batcher's open batch, the batches and the caller's state
 /// go into the spool together.
-@Suite struct DeliveryTests {
+@Suite(.ownThreads) struct DeliveryTests {
     static func configuration(_ dir: URL) throws -> DeliveryConfiguration {
         var c = try Samples.configuration(dir, ingestURL: "http://127.0.0.1:9")
         c.batchMaxPoints = 7

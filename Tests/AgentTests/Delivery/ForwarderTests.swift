@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MetricsModel
+import TestSupport
 import Testing
 
 @testable import Agent
@@ -8,7 +9,7 @@ import Testing
 /// The forwarder against the Python receiver, which verifies every request
 /// with the PyPI package `http-message-signatures` (an implementation
 /// independent of ours), de-duplicates by `Idempotency-Key` and records batches.
-@Suite(.serialized) struct ForwarderTests {
+@Suite(.serialized, .ownThreads) struct ForwarderTests {
     static func setUp(maxBytes: Int64 = 64 << 20, tls: Bool = false, trustReceiver: Bool = true, requestTimeout: Double = 10)
         throws -> (URL, Receiver, Spool, Forwarder)
     {

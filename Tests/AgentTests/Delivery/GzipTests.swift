@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Agent
 
-@Suite struct GzipTests {
+@Suite(.ownThreads) struct GzipTests {
     @Test func roundTripAndWrapper() throws {
         for size in [0, 1, 100, 70_000, 300_000] {
             let bytes = (0..<size).map { UInt8(truncatingIfNeeded: ($0 * 7) ^ ($0 >> 5)) }

@@ -1,10 +1,11 @@
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 @testable import Agent
 
-@Suite struct SpoolTests {
+@Suite(.ownThreads) struct SpoolTests {
     @Test func commitStoresGzipBodiesAndState() throws {
         let dir = try makeTempDirectory("spool")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -91,7 +92,7 @@ import Testing
 /// The writer is this test binary itself, re-run with
 /// `CLOWDER_TEST_SPOOL_WRITER=<spool path>` so that only ``writerChild()``
 /// does anything (no fork of a multi-threaded process, no extra executable).
-@Suite struct SpoolCrashTests {
+@Suite(.ownThreads) struct SpoolCrashTests {
     static let writerVariable = "CLOWDER_TEST_SPOOL_WRITER"
 
     /// The child half: commits forever when the variable is set; otherwise does nothing.

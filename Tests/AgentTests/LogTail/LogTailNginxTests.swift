@@ -4,13 +4,14 @@ import Storage
 import Testing
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// LogTail following the access log of a real NGINX (Debian package) that
 /// serves real HTTP requests, through each kind of rotation. Every request has
 /// its own query string (`/r?id=<burst>-<n>`), so the test checks that each one
 /// was handed out exactly once, not just the count.
-@Suite("LogTail with NGINX", .serialized)
+@Suite("LogTail with NGINX", .serialized, .ownThreads)
 struct LogTailNginxTests {
     /// `$request_id` and `$msec` make every line's first bytes unique, as in real logs.
     static let format = #"$remote_addr [$time_local] "$request" $status $body_bytes_sent $request_id $msec"#

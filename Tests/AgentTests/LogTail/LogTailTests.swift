@@ -3,10 +3,11 @@ import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// LogTail on plain files written by the test (NGINX-driven cases are in LogTailNginxTests).
-@Suite("LogTail")
+@Suite("LogTail", .ownThreads)
 struct LogTailTests {
     static func fromStart() -> LogTailOptions {
         var o = LogTailOptions()

@@ -1,12 +1,13 @@
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 /// Known latency and loss through `../shared/tools/delay-link` (a user-space
 /// slow link between two network namespaces): NGINX in `<name>-far`
 /// (10.77.0.2), `clowder-agent probe --json` in `<name>-near`. The link is
 /// always brought down afterwards, also on failure.
-@Suite("Probes over delay-link", .serialized)
+@Suite("Probes over delay-link", .serialized, .ownThreads)
 struct DelayLinkTests {
     static let far = "10.77.0.2"
 

@@ -1,10 +1,11 @@
 import Agent
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 /// `HTTPProbe` against a real NGINX on loopback.
-@Suite("HTTPProbe")
+@Suite("HTTPProbe", .ownThreads)
 struct HTTPProbeTests {
     static let fileSize = 123_457
 
@@ -159,7 +160,7 @@ struct HTTPProbeTests {
 }
 
 /// `tls_cert_expiry` from a certificate the probe trusts.
-@Suite("HTTPProbe TLS certificate expiry")
+@Suite("HTTPProbe TLS certificate expiry", .ownThreads)
 struct HTTPProbeCertificateTests {
     @Test("tls_cert_expiry is the seconds left until notAfter")
     func expiry() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 /// The permission path: `clowder-agent probe HOST` without CAP_NET_RAW and with
@@ -9,7 +10,7 @@ import Testing
 /// Each case runs in a network namespace of its own (`unshare --net`):
 /// `ping_group_range` is per namespace, so the test sets it there and never
 /// touches the host's.
-@Suite("Ping permission")
+@Suite("Ping permission", .ownThreads)
 struct PingPermissionTests {
     /// `agent probe args…` in a fresh network namespace with loopback up,
     /// `ping_group_range` set to `range`, and CAP_NET_RAW dropped.

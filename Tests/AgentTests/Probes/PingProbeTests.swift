@@ -1,10 +1,11 @@
 import Agent
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 /// `PingProbe` on loopback (raw ICMP sockets: the tests run as root).
-@Suite("PingProbe")
+@Suite("PingProbe", .ownThreads)
 struct PingProbeTests {
     @Test("IPv4 loopback: every echo answered, Telegraf's fields")
     func ipv4() throws {

@@ -2,10 +2,11 @@ import Agent
 import Foundation
 import MetricsModel
 import Synchronization
+import TestSupport
 import Testing
 
 /// `ProbeScheduler`: independent targets, tags on every point, returns on cancellation.
-@Suite("ProbeScheduler")
+@Suite("ProbeScheduler", .ownThreads)
 struct ProbeSchedulerTests {
     final class Collected: Sendable {
         let items = Mutex<[(points: [Point], events: [ClowderEvent])]>([])
@@ -32,8 +33,8 @@ struct ProbeSchedulerTests {
         let collected = Collected()
         let scheduler = ProbeScheduler(settings: settings, identity: identity)
         let task = Task { await scheduler.run { collected.add($0, $1) } }
-        // Wait (at most 10 s) until the fast targets have each done 3 rounds.
-        let deadline = Date().addingTimeInterval(10)
+        // Wait (at most 30 s, a bound for a loaded machine) until the fast targets have each done 3 rounds.
+        let deadline = Date().addingTimeInterval(30)
         func rounds(_ m: String, _ key: String, _ value: String) -> Int {
             collected.points.filter { $0.measurement == m && $0.tags[key] == value }.count
         }

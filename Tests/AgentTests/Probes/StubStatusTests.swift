@@ -1,10 +1,11 @@
 import Agent
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 /// `StubStatus` parsing and `StubStatusProbe` against a real NGINX.
-@Suite("StubStatus")
+@Suite("StubStatus", .ownThreads)
 struct StubStatusTests {
     @Test("parses the page shown in NGINX's documentation")
     func documentedPage() throws {

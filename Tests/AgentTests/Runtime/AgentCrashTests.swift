@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `clowder-agent run` forwarding to the independent Python receiver (it
 /// verifies every RFC 9421 signature with `http-message-signatures` and
 /// de-duplicates by `Idempotency-Key`), killed with SIGKILL at random moments.
-@Suite("clowder-agent run: exactly once through kill -9 and outages", .serialized)
+@Suite("clowder-agent run: exactly once through kill -9 and outages", .serialized, .ownThreads)
 struct AgentCrashTests {
     static let secret: [UInt8] = Array("crash-test-secret-0123456789abcdef".utf8)
 

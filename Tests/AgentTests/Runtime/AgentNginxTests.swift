@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The whole agent beside a real NGINX: it tails the log NGINX writes and
 /// probes the same server, as in production.
-@Suite("clowder-agent run beside a real NGINX", .serialized)
+@Suite("clowder-agent run beside a real NGINX", .serialized, .ownThreads)
 struct AgentNginxTests {
     @Test("requests sent, plus the agent's own probe requests, are counted once; probes report NGINX up")
     func besideNginx() throws {

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `clowder-agent run` and `check` as processes, on a Clowder-shaped log with
 /// ground truth from `../shared/tools/gen-clowder-log`.
-@Suite("clowder-agent run and check", .serialized)
+@Suite("clowder-agent run and check", .serialized, .ownThreads)
 struct RunCommandTests {
     static let counters = [
         "requests", "page_views", "view_file", "view_dataset", "view_collection", "view_space", "download_file",

@@ -1,10 +1,11 @@
 import Foundation
 import MetricsModel
+import TestSupport
 import Testing
 
 /// Signing and verifying (RFC 9421, RFC 9530), checked against the PyPI
 /// package `http-message-signatures` in both directions.
-@Suite struct HTTPMessageSignatureTests {
+@Suite(.ownThreads) struct HTTPMessageSignatureTests {
     static let secret = Array("a shared secret of 32 bytes!!!!!".utf8)
     static let url = "https://ingest.example.org/v1/batches"
     static let created: Int64 = 1_732_900_000
