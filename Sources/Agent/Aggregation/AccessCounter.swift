@@ -51,12 +51,21 @@ final class WindowAggregate {
 
 /// One open window: its start (epoch ms) and an aggregate per virtual host (vhost `[]` when the
 /// format logs no `$host`/`$server_name`). Few vhosts per agent: a linear list, no hashing.
+///
+/// `part` counts the earlier pieces of the same window that a shutdown closed before their time
+/// (0 normally): the window's points are stamped `part` nanoseconds after its start, so a piece
+/// emitted after a restart never overwrites the one emitted at shutdown (same series and time)
+/// in InfluxDB.
 final class Window {
     let start: Int64
+    let part: Int64
     var vhosts: [[UInt8]] = []
     var aggregates: [WindowAggregate] = []
 
-    init(start: Int64) { self.start = start }
+    init(start: Int64, part: Int64 = 0) {
+        self.start = start
+        self.part = part
+    }
 
     /// The aggregate of `vhost`, created when missing.
     func aggregate(vhost: UnsafeRawBufferPointer) -> WindowAggregate {

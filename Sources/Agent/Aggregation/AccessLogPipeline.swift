@@ -12,7 +12,8 @@ import Parsers
 /// otherwise in the window of the previous good line), and up to 5 are kept as samples.
 ///
 /// Per window and virtual host (`$host`, else `$server_name`, when logged) the point
-/// `nginx_access` has, at the window's start (epoch ns): the integer fields of ``AccessCounter``,
+/// `nginx_access` has, at the window's start (epoch ns; plus 1 ns for each earlier piece of the
+/// window that a shutdown closed, see ``closeAll()``): the integer fields of ``AccessCounter``,
 /// `distinct_clients` (the left-most address of `$remote_addr`), `distinct_connections` (only
 /// when `$connection` is logged), and `request_time_p50`, `_p90`, `_p99`, `_max` in seconds
 /// (only when `$request_time` is logged; exact nearest-rank quantiles at NGINX's millisecond
@@ -70,6 +71,9 @@ public final class AccessLogPipeline {
     @exclusivity(unchecked) var lastGoodStart: Int64 = .min
     @exclusivity(unchecked) var pendingMalformed: Int64 = 0
     @exclusivity(unchecked) var pendingEvents: [ClowderEvent] = []
+    /// Windows that ``closeAll()`` closed before their time (window start epoch ms → pieces
+    /// emitted so far); forgotten once the window would have closed. See `Window.part`.
+    @exclusivity(unchecked) var closedEarly: [Int64: Int64] = [:]
     /// Lines given to ``add(line:)`` so far (restored from a snapshot).
     @exclusivity(unchecked) public internal(set) var lineCount: Int64 = 0
     /// Malformed lines so far (restored from a snapshot).
@@ -306,7 +310,7 @@ public final class AccessLogPipeline {
             if w.start < start { break }
             i -= 1
         }
-        let w = Window(start: start)
+        let w = Window(start: start, part: closedEarly[start] ?? 0)
         windows.insert(w, at: i)
         return w
     }
@@ -325,15 +329,23 @@ public final class AccessLogPipeline {
             windows.removeFirst()
             finish(w, into: &points)
         }
+        if !closedEarly.isEmpty { closedEarly = closedEarly.filter { !isClosed($0.key) } }
         let events = pendingEvents
         pendingEvents = []
         return (points, events)
     }
 
     /// Closes every open window (at shutdown): their points and the pending events.
+    ///
+    /// A window closed here before its time is remembered (and kept in ``snapshot()``): when
+    /// lines of it arrive after a restart, its next points are stamped 1 ns later than these,
+    /// so both pieces count in InfluxDB instead of the second overwriting the first.
     public func closeAll() -> (points: [Point], events: [ClowderEvent]) {
         var points: [Point] = []
-        for w in windows { finish(w, into: &points) }
+        for w in windows {
+            if !isClosed(w.start) { closedEarly[w.start] = w.part + 1 }
+            finish(w, into: &points)
+        }
         windows = []
         let events = pendingEvents
         pendingEvents = []
@@ -345,7 +357,7 @@ public final class AccessLogPipeline {
         let order = w.vhosts.indices.sorted { w.vhosts[$0].lexicographicallyPrecedes(w.vhosts[$1]) }
         for i in order {
             let a = w.aggregates[i]
-            points.append(point(start: w.start, vhost: w.vhosts[i], a))
+            points.append(point(start: w.start, part: w.part, vhost: w.vhosts[i], a))
             if collectTotals {
                 for c in 0..<totalCounters.count { totalCounters[c] += a.counters[c] }
                 totalClients.formUnion(a.clients)
@@ -370,12 +382,12 @@ public final class AccessLogPipeline {
         return f
     }
 
-    private func point(start: Int64, vhost: [UInt8], _ a: WindowAggregate) -> Point {
+    private func point(start: Int64, part: Int64, vhost: [UInt8], _ a: WindowAggregate) -> Point {
         var tags = configuration.tags
         if !vhost.isEmpty { tags["vhost"] = String(decoding: vhost, as: UTF8.self) }
         return Point(measurement: "nginx_access", tags: tags,
                      fields: fields(counters: a.counters, clients: a.clients.count, connections: a.connections.count,
                                     times: a.requestTimes),
-                     timeNanoseconds: start * 1_000_000)
+                     timeNanoseconds: start * 1_000_000 + part)
     }
 }

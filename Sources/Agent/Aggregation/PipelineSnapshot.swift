@@ -1,23 +1,26 @@
 import MetricsModel
 import Parsers
 
-/// The binary snapshot of an ``AccessLogPipeline``'s open state (version 1, little-endian):
+/// The binary snapshot of an ``AccessLogPipeline``'s open state (version 2, little-endian):
 ///
 /// ```
-/// "CMAGG1\0\0"  windowMs i64  latenessMs i64
+/// "CMAGG2\0\0"  windowMs i64  latenessMs i64
 /// watermark i64  lastGoodStart i64  pendingMalformed i64  lineCount i64  malformedCount i64
 /// lastVhost bytes
-/// windows u32 × { start i64, vhosts u32 × { vhost bytes, counters u32 × i64,
+/// windows u32 × { start i64, part i64, vhosts u32 × { vhost bytes, counters u32 × i64,
 ///                 clients u32 × bytes, connections u32 × i64, requestTimes u32 × (ms i64, count u32) } }
+/// closedEarly u32 × (start i64, parts i64)
 /// events u32 × bytes (the event's JSON)
 /// ```
-/// `bytes` is a u32 length then the bytes.
+/// `bytes` is a u32 length then the bytes. Version 1 (an agent before 2026-11-29) lacks `part`
+/// and `closedEarly`; it is still read.
 extension AccessLogPipeline {
-    static let snapshotMagic: [UInt8] = Array("CMAGG1".utf8) + [0, 0]
+    static let snapshotMagic: [UInt8] = Array("CMAGG2".utf8) + [0, 0]
+    static let snapshotMagicV1: [UInt8] = Array("CMAGG1".utf8) + [0, 0]
 
     /// Everything needed to continue exactly where this pipeline is: open windows (counters,
     /// distinct clients and connections, request-time distributions), the watermark, malformed
-    /// lines not yet placed, and events not yet taken. Store it with the batch and the log
+    /// lines not yet placed, windows a shutdown closed early, and events not yet taken. Store it with the batch and the log
     /// offsets in one transaction; restore with ``init(configuration:snapshot:)``.
     public func snapshot() -> [UInt8] {
         var w = SnapshotWriter()
@@ -33,6 +36,7 @@ extension AccessLogPipeline {
         w.u32(windows.count)
         for win in windows {
             w.i64(win.start)
+            w.i64(win.part)
             w.u32(win.vhosts.count)
             for (v, a) in zip(win.vhosts, win.aggregates) {
                 w.blob(v)
@@ -48,6 +52,11 @@ extension AccessLogPipeline {
                 for (v, c) in pairs { w.i64(v); w.u32(Int(c)) }
             }
         }
+        w.u32(closedEarly.count)
+        for (start, parts) in closedEarly.sorted(by: { $0.key < $1.key }) {
+            w.i64(start)
+            w.i64(parts)
+        }
         w.u32(pendingEvents.count)
         for e in pendingEvents { w.blob(e.json.jsonBytes) }
         return w.bytes
@@ -60,8 +69,12 @@ extension AccessLogPipeline {
     public convenience init(configuration: AccessLogPipelineConfiguration, snapshot: [UInt8]) throws {
         try self.init(configuration: configuration)
         var r = SnapshotReader(bytes: snapshot)
-        guard snapshot.count >= 8, Array(snapshot[0..<8]) == Self.snapshotMagic else {
-            throw AggregationError(.snapshot, "not an access-log pipeline snapshot of version 1 (\(snapshot.count) bytes)",
+        let version: Int
+        switch snapshot.count >= 8 ? Array(snapshot[0..<8]) : [] {
+        case Self.snapshotMagic: version = 2
+        case Self.snapshotMagicV1: version = 1
+        default:
+            throw AggregationError(.snapshot, "not an access-log pipeline snapshot of version 1 or 2 (\(snapshot.count) bytes)",
                                    key: "magic")
         }
         r.offset = 8
@@ -80,7 +93,8 @@ extension AccessLogPipeline {
         let nw = try r.u32()
         var restored: [Window] = []
         for _ in 0..<nw {
-            let win = Window(start: try r.i64())
+            let start = try r.i64()
+            let win = Window(start: start, part: version >= 2 ? try r.i64() : 0)
             let nv = try r.u32()
             for _ in 0..<nv {
                 let v = try r.blob()
@@ -105,6 +119,12 @@ extension AccessLogPipeline {
             restored.append(win)
         }
         windows = restored
+        if version >= 2 {
+            for _ in 0..<(try r.u32()) {
+                let start = try r.i64()
+                closedEarly[start] = try r.i64()
+            }
+        }
         for _ in 0..<(try r.u32()) {
             let json = try r.blob()
             do {

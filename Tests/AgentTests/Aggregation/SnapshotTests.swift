@@ -59,4 +59,46 @@ struct SnapshotTests {
         let restored = try AccessLogPipeline(configuration: .init(), snapshot: s)
         #expect(restored.malformedCount == 1)
     }
+
+    @Test("a window closed by a shutdown and continued after the restart: the two pieces have distinct times and add up")
+    func windowClosedEarly() throws {
+        func line(_ time: String, _ path: String) -> [UInt8] {
+            Array(#"192.0.2.7 - - [29/Nov/2026:\#(time) +0000] "GET \#(path) HTTP/1.1" 200 100 "-" "Mozilla/5.0""#.utf8)
+        }
+        func add(_ p: AccessLogPipeline, _ lines: [[UInt8]]) { for l in lines { l.withUnsafeBytes { _ = p.add(line: $0) } } }
+        func requests(_ points: [Point], at t: Int64) -> Int64? {
+            points.first { $0.timeNanoseconds == t }.flatMap { if case .int(let v) = $0.fields["requests"] { v } else { nil } }
+        }
+        let minute10 = Int64(1_795_946_400) * 1_000_000_000  // 2026-11-29T10:00:00Z in ns
+        let config = AccessLogPipelineConfiguration(windowSeconds: 60, latenessSeconds: 30)
+
+        // Before the shutdown: 2 requests at 10:00; SIGTERM closes the open window.
+        let before = try AccessLogPipeline(configuration: config)
+        add(before, [line("10:00:05", "/"), line("10:00:20", "/datasets")])
+        let atShutdown = before.closeAll().points
+        #expect(atShutdown.map(\.timeNanoseconds) == [minute10])
+        #expect(requests(atShutdown, at: minute10) == 2)
+
+        // After the restart (state restored from the spool): 3 more at 10:00, then 10:01 and 10:03.
+        let after = try AccessLogPipeline(configuration: config, snapshot: before.snapshot())
+        add(after, [line("10:00:40", "/"), line("10:00:50", "/"), line("10:00:59", "/files"),
+                    line("10:01:30", "/"), line("10:03:00", "/")])
+        let closed = after.takeClosed().points
+        // The second piece of 10:00 is 1 ns later, so InfluxDB keeps both (same series and time would overwrite).
+        #expect(closed.map(\.timeNanoseconds) == [minute10 + 1, minute10 + 60_000_000_000])
+        #expect(requests(closed, at: minute10 + 1) == 3)
+        #expect(requests(closed, at: minute10 + 60_000_000_000) == 1)
+
+        // A second shutdown and restart within the same minute makes a third piece.
+        let again = try AccessLogPipeline(configuration: config, snapshot: before.snapshot())
+        add(again, [line("10:00:45", "/")])
+        let second = again.closeAll().points
+        let third = try AccessLogPipeline(configuration: config, snapshot: again.snapshot())
+        add(third, [line("10:00:55", "/")])
+        #expect(second.map(\.timeNanoseconds) == [minute10 + 1])
+        #expect(third.closeAll().points.map(\.timeNanoseconds) == [minute10 + 2])
+
+        // 10:00 closed on time once 10:03 arrived and is forgotten; the open 10:03 has no earlier piece.
+        #expect(after.closeAll().points.map(\.timeNanoseconds) == [minute10 + 180_000_000_000])
+    }
 }
