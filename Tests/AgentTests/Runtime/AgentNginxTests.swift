@@ -22,6 +22,7 @@ struct AgentNginxTests {
         let env = """
             CLOWDER_METRICS_ACCESS_LOG=\(nginx.accessLogPath)
             CLOWDER_METRICS_LOG_FORMAT=clowder_metrics
+            CLOWDER_METRICS_READ_FROM=start
             CLOWDER_METRICS_WINDOW=1
             CLOWDER_METRICS_ALLOWED_LATENESS=0
             CLOWDER_METRICS_HTTP_TARGETS=http://127.0.0.1:\(nginx.port)/healthz
@@ -32,6 +33,8 @@ struct AgentNginxTests {
             CLOWDER_METRICS_SPOOL_PATH=\(dir.file("state.db"))
             """
         try env.write(toFile: dir.file("agent.env"), atomically: true, encoding: .utf8)
+        // READ_FROM=start: a first start otherwise reads from the end (like tail -F), and a slow start
+        // on a busy machine would miss the first requests.
         let agent = try AgentProcess(["run", "--env-file", dir.file("agent.env")])
         usleep(500_000)
         let id = "5f0c1a2b3c4d5e6f7a8b9c0d"
