@@ -101,11 +101,10 @@ public final class AMQPConnection: @unchecked Sendable {
     /// `exchange.declare`.
     /// - Throws: ``BrokerError`` (`protocolError`, e.g. 406 when it exists with other properties).
     public func declareExchange(_ e: ExchangeDeclaration) throws {
-        try withBytes(e.name) { name in
-            try withBytes(e.type) { type in
-                amqp_exchange_declare(state, channel, name, type, 0, e.durable ? 1 : 0, e.autoDelete ? 1 : 0, 0, amqp_empty_table)
-            }
-        }
+        let arena = ByteArena()
+        defer { withExtendedLifetime(arena) {} }
+        amqp_exchange_declare(
+            state, channel, arena.bytes(e.name), arena.bytes(e.type), 0, e.durable ? 1 : 0, e.autoDelete ? 1 : 0, 0, amqp_empty_table)
         try check("exchange.declare \(e.name)")
     }
 
@@ -151,14 +150,14 @@ public final class AMQPConnection: @unchecked Sendable {
     /// `queue.delete` (unconditional).
     /// - Throws: ``BrokerError``.
     public func deleteQueue(_ queue: String) throws {
-        try withBytes(queue) { amqp_queue_delete(state, channel, $0, 0, 0) }
+        _ = withBytes(queue) { amqp_queue_delete(state, channel, $0, 0, 0) }
         try check("queue.delete \(queue)")
     }
 
     /// `exchange.delete` (unconditional).
     /// - Throws: ``BrokerError``.
     public func deleteExchange(_ exchange: String) throws {
-        try withBytes(exchange) { amqp_exchange_delete(state, channel, $0, 0) }
+        _ = withBytes(exchange) { amqp_exchange_delete(state, channel, $0, 0) }
         try check("exchange.delete \(exchange)")
     }
 
@@ -167,7 +166,7 @@ public final class AMQPConnection: @unchecked Sendable {
     /// - Throws: ``BrokerError``.
     @discardableResult
     public func purgeQueue(_ queue: String) throws -> UInt32 {
-        let ok = try withBytes(queue) { amqp_queue_purge(state, channel, $0) }
+        let ok = withBytes(queue) { amqp_queue_purge(state, channel, $0) }
         try check("queue.purge \(queue)")
         return ok?.pointee.message_count ?? 0
     }
@@ -343,7 +342,7 @@ public final class AMQPConnection: @unchecked Sendable {
     /// - Returns: the message, or nil when the queue is empty.
     /// - Throws: ``BrokerError``.
     public func get(queue: String, autoAck: Bool = true) throws -> BrokerDelivery? {
-        let reply = try withBytes(queue) { amqp_basic_get(state, channel, $0, autoAck ? 1 : 0) }
+        let reply = withBytes(queue) { amqp_basic_get(state, channel, $0, autoAck ? 1 : 0) }
         if let e = Self.replyError(reply, state: state, what: "basic.get \(queue)", code: .protocolError) { throw e }
         guard reply.reply.id == AMQPMethod.basicGetOk else { return nil }  // basic.get-empty
         let ok = reply.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee

@@ -22,7 +22,7 @@ import Synchronization
 ///     do { try store(d.body); c.ack(d) } catch { c.reject(d, requeue: false) }   // → dead-letter exchange
 /// }
 /// ```
-public final class BrokerConsumer: Sendable {
+public final class BrokerConsumer: BrokerClient {
     /// The broker.
     public let url: BrokerURL
     /// Declared on connect when not nil, and the queue bound to it.
@@ -53,7 +53,6 @@ public final class BrokerConsumer: Sendable {
         var generation: UInt64 = 0
         var commands: [(UInt64, Command)] = []
         var stopping = false
-        var started = false
         var stopped: [CheckedContinuation<Void, Never>] = []
         var delivered: UInt64 = 0
     }
@@ -87,24 +86,7 @@ public final class BrokerConsumer: Sendable {
 
     /// Starts the thread; it connects in the background. Idempotent.
     public func start() {
-        let first = shared.withLock { s -> Bool in
-            defer { s.started = true }
-            return !s.started
-        }
-        guard first else { return }
-        worker.start(name: "clowder-broker-consumer") { [self] in run() }
-    }
-
-    /// Waits until the state is `connected` (queue declared, consuming), up to `timeout` seconds.
-    /// - Returns: true when connected.
-    public func waitUntilConnected(timeout: Double) async -> Bool {
-        let deadline = monotonicSeconds() + timeout
-        while monotonicSeconds() < deadline {
-            if case .connected = state { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        if case .connected = state { return true }
-        return false
+        worker.startOnce { [self] in run() }
     }
 
     /// `basic.ack` (sent by the consumer thread; dropped if the delivery's connection is gone).
@@ -133,7 +115,7 @@ public final class BrokerConsumer: Sendable {
             let alreadyStopped = shared.withLock { s -> Bool in
                 s.stopping = true
                 if case .stopped = s.state { return true }
-                if !s.started { s.state = .stopped; return true }
+                if !worker.hasStarted { s.state = .stopped; return true }
                 s.stopped.append(c)
                 return false
             }

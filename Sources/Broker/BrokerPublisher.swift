@@ -22,7 +22,7 @@ import Synchronization
 /// try await p.publish([OutgoingMessage(body: Array(#"{"category":"x","created":1}"#.utf8), messageID: "b1:0")])
 /// await p.shutdown()
 /// ```
-public final class BrokerPublisher: Sendable {
+public final class BrokerPublisher: BrokerClient {
     /// The broker.
     public let url: BrokerURL
     /// The exchange published to (declared on every connect).
@@ -44,7 +44,6 @@ public final class BrokerPublisher: Sendable {
         var state: BrokerState = .connecting
         var queue: [Job] = []
         var stopping = false
-        var started = false
         var stopped: [CheckedContinuation<Void, Never>] = []
         var published: UInt64 = 0
     }
@@ -70,24 +69,7 @@ public final class BrokerPublisher: Sendable {
 
     /// Starts the thread; it connects in the background. Idempotent.
     public func start() {
-        let first = shared.withLock { s -> Bool in
-            defer { s.started = true }
-            return !s.started
-        }
-        guard first else { return }
-        worker.start(name: "clowder-broker-publisher") { [self] in run() }
-    }
-
-    /// Waits until the state is `connected`, up to `timeout` seconds.
-    /// - Returns: true when connected.
-    public func waitUntilConnected(timeout: Double) async -> Bool {
-        let deadline = monotonicSeconds() + timeout
-        while monotonicSeconds() < deadline {
-            if case .connected = state { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        if case .connected = state { return true }
-        return false
+        worker.startOnce { [self] in run() }
     }
 
     /// Publishes `messages` in order and waits for the broker's confirms.
@@ -116,7 +98,7 @@ public final class BrokerPublisher: Sendable {
             let alreadyStopped = shared.withLock { s -> Bool in
                 s.stopping = true
                 if case .stopped = s.state { return true }
-                if !s.started { s.state = .stopped; return true }
+                if !worker.hasStarted { s.state = .stopped; return true }
                 s.stopped.append(c)
                 return false
             }

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,7 +12,7 @@ import Darwin
 final class WorkerThread: @unchecked Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
-    private var thread: pthread_t?
+    private let started = Mutex(false)
 
     init() {
         var fds: [Int32] = [-1, -1]
@@ -29,8 +31,16 @@ final class WorkerThread: @unchecked Sendable {
         close(wakeWrite)
     }
 
-    /// Starts `body` on a new thread.
-    func start(name: String, _ body: @escaping @Sendable () -> Void) {
+    /// Whether ``startOnce(_:)`` has started the thread.
+    var hasStarted: Bool { started.withLock { $0 } }
+
+    /// Starts `body` on a new thread the first time it is called; later calls do nothing.
+    func startOnce(_ body: @escaping @Sendable () -> Void) {
+        let first = started.withLock { s -> Bool in
+            defer { s = true }
+            return !s
+        }
+        guard first else { return }
         final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var t = pthread_t()
@@ -41,8 +51,6 @@ final class WorkerThread: @unchecked Sendable {
         }, box)
         precondition(rc == 0, "pthread_create failed: \(rc)")
         pthread_detach(t)
-        _ = name
-        thread = t
     }
 
     /// Wakes the thread if it is in ``wait(socket:timeout:)``.
