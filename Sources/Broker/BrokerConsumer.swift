@@ -184,13 +184,13 @@ public final class BrokerConsumer: BrokerClient {
             }
             do {
                 try flushCommands(conn)
-                if conn.hasBufferedInput || worker.wait(socket: conn.socketDescriptor, timeout: 1) {
-                    if let d = try conn.nextDelivery(timeout: 0, generation: generation) {
-                        shared.withLock { $0.delivered += 1 }
-                        continuation.yield(d)
-                    }
-                } else {
-                    _ = try conn.nextDelivery(timeout: 0, generation: generation)  // heartbeats
+                if !conn.hasBufferedInput { worker.wait(socket: conn.socketDescriptor, timeout: 1) }
+                // Read also after a quiet second: it lets librabbitmq send a heartbeat that is due, and a
+                // delivery that arrived just after the wait timed out is handed on. (Dropping it, as this
+                // loop once did, left the message unacknowledged and unseen until the connection closed.)
+                if let d = try conn.nextDelivery(timeout: 0, generation: generation) {
+                    shared.withLock { $0.delivered += 1 }
+                    continuation.yield(d)
                 }
             } catch {
                 drop(error as? BrokerError ?? BrokerError(.connectionLost, "\(error)"))

@@ -236,8 +236,8 @@ public final class BrokerPublisher: BrokerClient {
             do {
                 if conn.hasBufferedInput || worker.wait(socket: conn.socketDescriptor, timeout: pending.isEmpty ? 1 : 0.25) {
                     if let f = try conn.nextFrame(timeout: 0) { handle(f) }
-                } else if pending.isEmpty {
-                    _ = try conn.nextFrame(timeout: 0)  // lets librabbitmq send a heartbeat when one is due
+                } else if pending.isEmpty, let f = try conn.nextFrame(timeout: 0) {
+                    handle(f)  // the read lets librabbitmq send a heartbeat when one is due
                 }
                 while conn.hasBufferedInput, let f = try conn.nextFrame(timeout: 0) { handle(f) }
                 if pending.isEmpty { conn.releaseBuffers() }

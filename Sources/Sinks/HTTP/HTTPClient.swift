@@ -133,7 +133,7 @@ struct CurlHandle: ~Copyable {
             }
         }
         guard code == CURLE_OK else {
-            let detail = String(cString: errorBuffer)
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             throw SinkError.retryable("POST \(Self.redacted(url)): \(text)")
         }

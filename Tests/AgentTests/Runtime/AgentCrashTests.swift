@@ -31,7 +31,7 @@ struct AgentCrashTests {
         let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("truth.json"))) as! [String: Any]
         let all = try String(contentsOfFile: source, encoding: .utf8).split(separator: "\n")
         try Data(Self.secret).write(to: dir.appendingPathComponent("api.key"))
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("access.log").path, contents: nil)
+        #expect(FileManager.default.createFile(atPath: dir.appendingPathComponent("access.log").path, contents: nil))
         let env = """
             CLOWDER_METRICS_ACCESS_LOG=\(dir.appendingPathComponent("access.log").path)
             CLOWDER_METRICS_LOG_FORMAT=clowder_metrics
