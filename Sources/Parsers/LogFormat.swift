@@ -46,6 +46,16 @@ public struct LogFormat: Sendable, Hashable {
         try! LogFormat(string: combinedString, escape: .default, name: "combined")
     }
 
+    /// Clowder Metrics' recommended format (`deploy/nginx/clowder_metrics.conf`): `combined` plus
+    /// `$request_time $upstream_response_time $connection $connection_requests`.
+    public static let clowderMetricsString =
+        combinedString + " $request_time $upstream_response_time $connection $connection_requests"
+
+    /// The recommended format, by the name `clowder_metrics`.
+    public static var clowderMetrics: LogFormat {
+        try! LogFormat(string: clowderMetricsString, escape: .default, name: "clowder_metrics")
+    }
+
     /// Reads a format string.
     /// - Parameters:
     ///   - string: the format text, e.g. `$remote_addr - [$time_local] "$request"`.
@@ -101,14 +111,16 @@ public struct LogFormat: Sendable, Hashable {
         elements.compactMap { if case .variable(let v) = $0 { v } else { nil } }
     }
 
-    /// A format given on a command line or in configuration: the name `combined`, a name defined
-    /// in `formats` (e.g. read from `nginx -T`), or else a format string.
+    /// A format given on a command line or in configuration: a name defined in `formats` (e.g.
+    /// read from `nginx -T`), `combined`, `clowder_metrics`, or else a format string.
     /// - Throws: ``ParserError`` `.format` when `text` looks like a name (no `$`) but is not known.
     public static func resolve(_ text: String, formats: [String: LogFormat] = [:]) throws -> LogFormat {
         if let f = formats[text] { return f }
         if text == "combined" { return .combined }
+        if text == "clowder_metrics" { return .clowderMetrics }
         guard text.contains("$") else {
-            let known = (["combined"] + formats.keys.sorted()).joined(separator: ", ")
+            let known = (["combined", "clowder_metrics"] + formats.keys.sorted().filter { $0 != "clowder_metrics" })
+                .joined(separator: ", ")
             throw ParserError(.format, "unknown log_format name \"\(text)\" (known: \(known); or give a format string with $variables)",
                               key: text)
         }

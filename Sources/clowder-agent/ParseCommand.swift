@@ -18,8 +18,8 @@ struct ParseCommand: ParsableCommand {
         commandName: "parse",
         abstract: "Parse NGINX access logs in one pass and print per-window Clowder metrics.",
         discussion: """
-            The format is `combined` unless given: --log-format takes a name (`combined`, or a name \
-            defined in --nginx-config) or a format string with $variables. With --nginx-config (the \
+            The format is `combined` unless given: --log-format takes a name (`combined`, \
+            `clowder_metrics`, or a name defined in --nginx-config) or a format string with $variables. With --nginx-config (the \
             output of `nginx -T`), the format the access_log directive writes is used.
             """
     )

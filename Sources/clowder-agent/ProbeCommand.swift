@@ -25,6 +25,8 @@ struct ProbeCommand: AsyncParsableCommand {
         commandName: "probe",
         abstract: "Probe one URL (HTTP) or host (ICMP echo) once and print each phase.",
         discussion: """
+            HTTP phases (dns, connect, tls, ttfb, transfer) are each phase's own duration in seconds; \
+            curl -w's time_* values are running totals from the start (time_connect = dns + connect). \
             Exit status: 0 up, 1 down or failed, 77 no permission to ping (CAP_NET_RAW or \
             net.ipv4.ping_group_range), 64 usage error.
             """

@@ -26,8 +26,9 @@ struct RunCommand: AsyncParsableCommand {
         do {
             agent = try AgentRuntime(configuration: configuration, logger: logger)
         } catch {
+            // What stops the start is the setup (a log, the spool, the key): EX_CONFIG, as for bad settings.
             AgentCommandSupport.printError("cannot start: \(error)")
-            throw ExitCode(1)
+            throw ExitCode(AgentCommandSupport.configExitCode)
         }
         let group = ServiceGroup(
             configuration: .init(

@@ -202,6 +202,13 @@ struct Values {
             guard access(keyFile, R_OK) == 0 else {
                 throw fail("API_KEY_FILE", keyFile, "cannot read this file (\(String(cString: strerror(errno)))); it must hold the agent's secret")
             }
+            var st = stat()
+            guard stat(keyFile, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                throw fail("API_KEY_FILE", keyFile, "not a regular file; it must be a file holding the agent's secret")
+            }
+            guard st.st_size > 0 else {
+                throw fail("API_KEY_FILE", keyFile, "the file is empty; it must hold the agent's secret")
+            }
         }
         if let ca = raw("CA_FILE"), access(ca, R_OK) != 0 {
             throw fail("CA_FILE", ca, "cannot read this file (\(String(cString: strerror(errno))))")
@@ -248,6 +255,17 @@ struct Values {
             shutdownGraceSeconds: try seconds("SHUTDOWN_GRACE", 0...3600),
             logLevel: level
         )
+        if config.tailsLogs {
+            // The format is compiled here too, so `check` and `run` refuse a bad one with its file and line.
+            do {
+                _ = try config.resolvedLogFormat()
+            } catch let e as RuntimeError {
+                let key = ConfigKeys.prefix + (e.message.hasPrefix(ConfigKeys.prefix + "NGINX_CONFIG") ? "NGINX_CONFIG" : "LOG_FORMAT")
+                let detail = e.message.range(of: "\": ").map { String(e.message[$0.upperBound...]) } ?? e.message
+                throw ConfigError(.invalidValue, key: key, value: raw(String(key.dropFirst(ConfigKeys.prefix.count))),
+                                  source: source(key), expected: detail)
+            }
+        }
         if !config.tailsLogs && !config.probes {
             throw ConfigError(
                 .missingKey, key: ConfigKeys.prefix + "ACCESS_LOG", source: file?.path ?? "the environment",

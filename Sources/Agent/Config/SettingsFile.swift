@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The agent's settings file, checked line by line before its values are read.
 ///
@@ -34,7 +37,9 @@ public struct SettingsFile: Sendable {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             text = String(decoding: data, as: UTF8.self)
         } catch {
-            throw ConfigError(.unreadableFile, source: path, expected: "cannot read the settings file (\(error))")
+            // The system's reason (`No such file or directory`, `Permission denied`), not Foundation's error dump.
+            let reason = access(path, R_OK) == 0 ? "\(error)" : String(cString: strerror(errno))
+            throw ConfigError(.unreadableFile, source: path, expected: "cannot read the settings file: \(reason)")
         }
         try self.init(path: path, text: text)
     }
@@ -43,14 +48,23 @@ public struct SettingsFile: Sendable {
     /// - Throws: ``ConfigError`` `.syntax`.
     public init(path: String, text: String) throws {
         self.path = path
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // By bytes: as Characters, "\r\n" is one grapheme and would not split at "\n".
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { String(Substring($0)) }
         let lower = path.lowercased()
         var syntax: Syntax? = lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") ? .yaml : nil
         var entries: [String: (line: Int, value: String)] = [:]
         for (index, raw) in lines.enumerated() {
             let number = index + 1
             var line = Substring(raw)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+            if line.hasSuffix("\r") {
+                // systemd's EnvironmentFile= and swift-configuration's env-file reader keep the \r in the value.
+                guard syntax == .yaml else {
+                    throw ConfigError(
+                        .syntax, source: "\(path):\(number)",
+                        expected: "the line ends with a carriage return (Windows line endings); convert the file, e.g. `sed -i 's/\\r$//' \(path)`")
+                }
+                line = line.dropLast()
+            }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed == "---" { continue }
             let eq = trimmed.firstIndex(of: "=")
@@ -67,7 +81,11 @@ public struct SettingsFile: Sendable {
                     throw ConfigError(.syntax, source: where_, expected: "expected KEY=value, found \"\(trimmed.prefix(80))\"")
                 }
                 key = String(trimmed[..<eq]).trimmingCharacters(in: .whitespaces)
-                    .replacingOccurrences(of: "export ", with: "")
+                if key.hasPrefix("export ") || key.hasPrefix("export\t") {
+                    throw ConfigError(
+                        .syntax, source: where_,
+                        expected: "`export` is not supported: write \(key.dropFirst(7).trimmingCharacters(in: .whitespaces))=… (systemd's EnvironmentFile= reads this file too)")
+                }
                 value = String(trimmed[trimmed.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
             case .yaml:
                 if line.first == " " || line.first == "\t" || trimmed.hasPrefix("- ") {

@@ -98,8 +98,10 @@ public final class LogTail: @unchecked Sendable {
     ///     each file matching a checkpoint resumes at its offset and every
     ///     other file is read from its start.
     /// - Throws: ``LogTailError`` naming the path and the `errno` text when a
-    ///   plain path does not exist or cannot be opened or is not a regular file,
-    ///   or when the fixed directory of a glob pattern cannot be read.
+    ///   plain path cannot be opened or is not a regular file, or when the folder
+    ///   of a plain path or the fixed directory of a glob pattern cannot be read.
+    ///   A plain path whose folder exists but which does not exist yet is waited
+    ///   for, and read from its start when it appears.
     public convenience init(paths: [String], options: LogTailOptions = LogTailOptions(), checkpoints: [FileCheckpoint] = []) throws {
         try self.init(paths: paths, options: options, checkpoints: checkpoints, restart: !checkpoints.isEmpty)
     }
@@ -249,6 +251,11 @@ public final class LogTail: @unchecked Sendable {
             for path in candidates {
                 switch FileSystem.status(path: path) {
                 case .failure(let e):
+                    // A plain file not there yet (NGINX has not written its first line, or a sidecar started
+                    // first) is waited for, like a glob that matches nothing; its folder must exist.
+                    if start && !wildcard && e.code == ENOENT, case .success(let d) = FileSystem.status(path: fixed), d.isDirectory {
+                        continue
+                    }
                     if start && !wildcard { throw LogTailError(code: .cannotOpen, path: path, errno: e.code) }
                 case .success(let st):
                     guard st.isRegular else {

@@ -39,6 +39,17 @@ public final class AgentRuntime: Service, Sendable {
         self.logger = logger
         probeQueue = ProbeQueue()
         let spool: Spool
+        // The spool's folder is made when missing (systemd's StateDirectory= makes it for the unit).
+        let folder = configuration.spoolPath.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            .joined(separator: "/")
+        if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw RuntimeError(
+                    .spool, "cannot make the spool's folder \(folder) (CLOWDER_METRICS_SPOOL_PATH=\(configuration.spoolPath)): \(error)")
+            }
+        }
         do {
             if configuration.ingestURL != nil {
                 let d = try Delivery(configuration: configuration.deliveryConfiguration, agent: configuration.identity, logger: logger)

@@ -42,6 +42,8 @@ final class Collector: @unchecked Sendable {
     var pipeline: AccessLogPipeline?
     var nextStatsNanoseconds: Int64
     var dirty = false
+    /// Malformed-line samples of the pipeline already logged (it keeps the first 5).
+    var loggedMalformedSamples = 0
 
     /// What is left for ``Delivery/shutdown(points:events:state:grace:)`` after the loop (ingest mode).
     var final: (points: [Point], events: [ClowderEvent], state: [String: [UInt8]])?
@@ -124,6 +126,7 @@ final class Collector: @unchecked Sendable {
         var events: [ClowderEvent] = []
         if let tail, pipeline != nil {
             lines = readLines(tail)
+            logNewMalformedSamples()
             let closed = pipeline!.takeClosed()
             points += closed.points
             events += closed.events
@@ -140,6 +143,21 @@ final class Collector: @unchecked Sendable {
         if lines > 0 { dirty = true }
         try deliver(points: points, events: events, flush: false)
         return lines
+    }
+
+    /// Logs the first malformed lines of this run (up to the pipeline's 5 samples), so an operator
+    /// sees which lines do not match the format; all of them are counted in `malformed_lines`.
+    func logNewMalformedSamples() {
+        guard let samples = pipeline?.malformedSamples, samples.count > loggedMalformedSamples else { return }
+        for sample in samples[loggedMalformedSamples...] {
+            logger.warning(
+                "a line does not match the log format; it is counted in malformed_lines",
+                metadata: ["log_format": "\(configuration.logFormat)", "line": "\(sample.text)"])
+        }
+        loggedMalformedSamples = samples.count
+        if samples.count >= 5 {
+            logger.warning("further malformed lines are counted in malformed_lines (the agent point), not logged")
+        }
     }
 
     func readLines(_ tail: LogTail) -> Int {
@@ -231,8 +249,7 @@ final class Collector: @unchecked Sendable {
 extension AgentConfiguration {
     /// The recommended format (`deploy/nginx/clowder_metrics.conf`): combined plus
     /// `$request_time $upstream_response_time $connection $connection_requests`.
-    public static let clowderMetricsLogFormat =
-        #"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time $connection $connection_requests"#
+    public static let clowderMetricsLogFormat = LogFormat.clowderMetricsString
 
     /// The log format from `CLOWDER_METRICS_LOG_FORMAT`: `combined`, `clowder_metrics`,
     /// a name defined in `CLOWDER_METRICS_NGINX_CONFIG`, or a format string.
@@ -240,7 +257,6 @@ extension AgentConfiguration {
     public func resolvedLogFormat() throws -> LogFormat {
         var formats: [String: LogFormat] = [:]
         do {
-            formats["clowder_metrics"] = try LogFormat(string: Self.clowderMetricsLogFormat, name: "clowder_metrics")
             if let path = nginxConfig {
                 let data: Data
                 do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {

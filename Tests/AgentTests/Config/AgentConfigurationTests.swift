@@ -109,4 +109,53 @@ struct AgentConfigurationTests {
         await #expect(throws: ConfigError.self) { try await AgentConfiguration.load(envFile: path, environment: [:]) }
         await #expect(throws: ConfigError.self) { try await AgentConfiguration.load(envFile: "/nonexistent/agent.env", environment: [:]) }
     }
+
+    /// The error `load` throws for `text` (as an env file), or nil.
+    func loadError(_ text: String, ext: String = "env") async throws -> ConfigError? {
+        let path = try write(text, ext: ext)
+        do {
+            _ = try await AgentConfiguration.load(envFile: path, environment: [:])
+            return nil
+        } catch let e as ConfigError {
+            #expect(e.description.hasPrefix(path), "names the file: \(e)")
+            return e
+        }
+    }
+
+    @Test("Windows line endings and `export` are refused with the line and the fix, not read as one value")
+    func crlfAndExport() async throws {
+        let crlf = try #require(try await loadError("CLOWDER_METRICS_ACCESS_LOG=/tmp/x.log\r\nCLOWDER_METRICS_WINDOW=1m\r\n"))
+        #expect(crlf.code == .syntax && crlf.source?.hasSuffix(":1") == true && crlf.expected.contains("carriage return"))
+        let export = try #require(try await loadError("CLOWDER_METRICS_ACCESS_LOG=/tmp/x.log\nexport CLOWDER_METRICS_WINDOW=1m\n"))
+        #expect(export.code == .syntax && export.source?.hasSuffix(":2") == true)
+        #expect(export.expected.contains("write CLOWDER_METRICS_WINDOW="))
+        // YAML allows CRLF line breaks: the values are read.
+        let path = try write("CLOWDER_METRICS_ACCESS_LOG: /tmp/x.log\r\nCLOWDER_METRICS_WINDOW: 30\r\n", ext: "yaml")
+        let (c, _) = try await AgentConfiguration.load(envFile: path, environment: [:])
+        #expect(c.windowSeconds == 30 && c.accessLogs == ["/tmp/x.log"])
+    }
+
+    @Test("a missing settings file, an empty or directory key file, an unknown format name: file, line and what to fix")
+    func setupErrors() async throws {
+        do {
+            _ = try await AgentConfiguration.load(envFile: "/nonexistent/agent.env", environment: [:])
+            Issue.record("no error")
+        } catch let e as ConfigError {
+            #expect(e.description == "/nonexistent/agent.env: cannot read the settings file: No such file or directory")
+        }
+        let empty = try write("")
+        let dir = NSTemporaryDirectory()
+        for (keyFile, expected) in [(empty, "the file is empty"), (dir, "not a regular file")] {
+            let e = try #require(try await loadError("""
+                CLOWDER_METRICS_ACCESS_LOG=/tmp/x.log
+                CLOWDER_METRICS_INGEST_URL=https://metrics.example.org
+                CLOWDER_METRICS_API_KEY_ID=web-1
+                CLOWDER_METRICS_API_KEY_FILE=\(keyFile)
+                """))
+            #expect(e.key == "CLOWDER_METRICS_API_KEY_FILE" && e.source?.hasSuffix(":4") == true && e.expected.contains(expected))
+        }
+        let format = try #require(try await loadError("CLOWDER_METRICS_ACCESS_LOG=/tmp/x.log\nCLOWDER_METRICS_LOG_FORMAT=clowder-metrics\n"))
+        #expect(format.key == "CLOWDER_METRICS_LOG_FORMAT" && format.value == "clowder-metrics" && format.source?.hasSuffix(":2") == true)
+        #expect(format.expected.contains("known: combined, clowder_metrics"))
+    }
 }

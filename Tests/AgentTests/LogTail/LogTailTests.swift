@@ -426,7 +426,7 @@ struct LogTailTests {
     func unreadablePath() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let missing = dir.file("missing.log")
+        let missing = dir.file("nodir/missing.log")
         do {
             _ = try LogTail(paths: [missing])
             Issue.record("no error")
@@ -449,5 +449,23 @@ struct LogTailTests {
         // A glob whose directory exists may match nothing yet: files can appear later.
         let tail = try LogTail(paths: [dir.path + "/*.log"])
         #expect(tail.stats.filesOpen == 0)
+    }
+
+    @Test("a plain path not there yet is waited for and read from its start when it appears")
+    func plainPathAppearsLater() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("access.log")
+        let tail = try LogTail(paths: [path])  // a first start: files present would be read from their end
+        #expect(tail.stats.filesOpen == 0)
+        #expect(try tail.poll { _ in } == 0)
+        try "one\ntwo\n".write(toFile: path, atomically: false, encoding: .utf8)
+        var lines: [String] = []
+        let deadline = Date().addingTimeInterval(10)
+        while lines.count < 2, Date() < deadline {
+            try tail.poll { lines.append(String(decoding: $0, as: UTF8.self)) }
+            if lines.count < 2 { tail.waitForData(timeout: .milliseconds(100)) }
+        }
+        #expect(lines == ["one", "two"])
     }
 }
