@@ -3,8 +3,8 @@ import Broker
 import Ingest
 
 /// `clowder-ingest check --env-file F`: validates the settings and the keys
-/// file without serving; exit status 0 when they are usable, 1 with the key,
-/// value and what is expected otherwise.
+/// file without serving; exit status 0 when they are usable, 78 (EX_CONFIG, as
+/// `clowder-agent check`) with the key, value and what is expected otherwise.
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "check", abstract: "Validate the settings and the keys file, then exit.")
 
@@ -26,7 +26,7 @@ struct CheckCommand: AsyncParsableCommand {
             print("ok")
         } catch {
             printError("clowder-ingest: \(error)")
-            throw ExitCode.failure
+            throw ExitCode(78)  // EX_CONFIG
         }
     }
 }

@@ -115,7 +115,7 @@ struct GenerateCommand: AsyncParsableCommand {
 /// `clowder-sink check --env-file F`: validates the configuration and prints the sinks it would run.
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Validate the configuration; exit 1 naming each bad key, its value and what is expected.")
+        commandName: "check", abstract: "Validate the configuration; exit 78 (EX_CONFIG) naming each bad key, its value and what is expected.")
 
     @OptionGroup var options: SettingsOptions
 
@@ -130,11 +130,11 @@ struct CheckCommand: AsyncParsableCommand {
             var stderr = StandardError()
             print("configuration errors:", to: &stderr)
             for line in e.message.split(separator: "\n") { print("  \(line)", to: &stderr) }
-            throw ExitCode(1)
+            throw ExitCode(78)  // EX_CONFIG, as clowder-agent check
         } catch {
             var stderr = StandardError()
             print("cannot read the configuration: \(error)", to: &stderr)
-            throw ExitCode(1)
+            throw ExitCode(78)  // EX_CONFIG, as clowder-agent check
         }
     }
 
