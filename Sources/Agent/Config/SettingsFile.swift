@@ -112,10 +112,17 @@ public struct SettingsFile: Sendable {
         self.entries = entries
     }
 
-    /// Removes one pair of matching surrounding quotes, or an unquoted trailing ` # comment`.
+    /// Removes one pair of matching surrounding quotes (a ` # comment` may follow the closing
+    /// quote), or an unquoted trailing ` # comment`.
     static func unquote(_ v: String) -> String {
         if v.count >= 2, let f = v.first, f == "\"" || f == "'", v.last == f {
             return String(v.dropFirst().dropLast())
+        }
+        if let f = v.first, f == "\"" || f == "'" {
+            let rest = v.dropFirst()
+            if let end = rest.firstIndex(of: f), rest[rest.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("#") {
+                return String(rest[..<end])
+            }
         }
         if let r = v.range(of: " #") { return String(v[..<r.lowerBound]).trimmingCharacters(in: .whitespaces) }
         return v

@@ -158,4 +158,11 @@ struct AgentConfigurationTests {
         #expect(format.key == "CLOWDER_METRICS_LOG_FORMAT" && format.value == "clowder-metrics" && format.source?.hasSuffix(":2") == true)
         #expect(format.expected.contains("known: combined, clowder_metrics"))
     }
+
+    @Test("a quoted value may carry a trailing comment")
+    func quotedWithComment() async throws {
+        let path = try write("CLOWDER_METRICS_ACCESS_LOG=/tmp/x.log\nCLOWDER_METRICS_REGION=\"eu west\" # the region\n")
+        let (c, _) = try await AgentConfiguration.load(envFile: path, environment: [:])
+        #expect(c.region == "eu west")
+    }
 }
