@@ -1,3 +1,5 @@
+import CZlib
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -5,15 +7,38 @@ import Darwin
 #endif
 
 /// Reads a file's lines with large `read(2)` calls into one reusable buffer; no `String` per line.
+/// A gzip-compressed file (a rotated `access.log.2.gz`, known by its magic bytes 1f 8b) is read
+/// through zlib's `gzread`.
 enum LogFileReader {
     /// Calls `body` with each line (without `\n`; a final line without `\n` included).
-    /// - Throws: ``AggregationError`` `.file` with the path and `strerror` when the file cannot be opened or read.
+    /// - Throws: ``AggregationError`` `.file` with the path and `strerror` (or zlib's message) when
+    ///   the file cannot be opened, read or decompressed.
     static func forEachLine(path: String, chunk: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) -> Void) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw AggregationError(.file, "cannot open \(path): \(String(cString: strerror(errno)))", key: path)
         }
-        defer { close(fd) }
+        var magic: (UInt8, UInt8) = (0, 0)
+        let gzipped = pread(fd, &magic, 2, 0) == 2 && magic == (0x1f, 0x8b)
+        var gz: gzFile?
+        if gzipped {
+            gz = gzdopen(fd, "rb")  // owns fd from here on: gzclose closes it
+            guard gz != nil else {
+                close(fd)
+                throw AggregationError(.file, "cannot read \(path) as gzip", key: path)
+            }
+        }
+        defer { if let gz { gzclose(gz) } else { close(fd) } }
+        func readMore(_ into: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
+            guard let gz else { return read(fd, into, count) }
+            let n = gzread(gz, into, UInt32(min(count, Int(Int32.max))))
+            if n < 0 {
+                var code: Int32 = 0
+                let message = gzerror(gz, &code).map { String(cString: $0) } ?? "error \(code)"
+                throw AggregationError(.file, "cannot decompress \(path): \(message)", key: path)
+            }
+            return Int(n)
+        }
         var capacity = chunk
         var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
@@ -27,7 +52,7 @@ enum LogFileReader {
                 buffer = bigger
                 capacity *= 2
             }
-            let n = read(fd, buffer + filled, capacity - filled)
+            let n = try readMore(buffer + filled, capacity - filled)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw AggregationError(.file, "cannot read \(path): \(String(cString: strerror(errno)))", key: path)

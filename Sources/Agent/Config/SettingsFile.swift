@@ -106,6 +106,10 @@ public struct SettingsFile: Sendable {
                 throw ConfigError(.syntax, source: where_, expected: "invalid key \"\(key)\": use letters, digits and _")
             }
             value = Self.unquote(value)
+            if let earlier = entries[key] {
+                // systemd would take the last silently; one of the two is a mistake.
+                throw ConfigError(.syntax, key: key, source: where_, expected: "set twice (first on line \(earlier.line)); keep one")
+            }
             entries[key] = (number, value)
         }
         self.syntax = syntax ?? .env

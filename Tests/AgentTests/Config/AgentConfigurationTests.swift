@@ -165,4 +165,10 @@ struct AgentConfigurationTests {
         let (c, _) = try await AgentConfiguration.load(envFile: path, environment: [:])
         #expect(c.region == "eu west")
     }
+
+    @Test("a key set twice is refused, naming both lines")
+    func keySetTwice() async throws {
+        let e = try #require(try await loadError("CLOWDER_METRICS_ACCESS_LOG=/tmp/x.log\nCLOWDER_METRICS_WINDOW=30\n\nCLOWDER_METRICS_WINDOW=60\n"))
+        #expect(e.key == "CLOWDER_METRICS_WINDOW" && e.source?.hasSuffix(":4") == true && e.expected.contains("line 2"))
+    }
 }

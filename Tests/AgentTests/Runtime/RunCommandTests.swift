@@ -148,4 +148,27 @@ struct RunCommandTests {
         #expect(r.status != 0)
         #expect(r.err.contains(dir.path))
     }
+
+    @Test("parse: a gzip-compressed log (a rotated access.log.2.gz) gives the truth totals, as the plain file does")
+    func parseGzip() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let truth = try generate(dir, lines: 3000, seed: 11)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-k", dir.file("access.log")]
+        try gzip.run()
+        gzip.waitUntilExit()
+        #expect(gzip.terminationStatus == 0)
+        let totals = truth["totals"] as! [String: Any]
+        for file in ["access.log", "access.log.gz"] {
+            let r = try AgentProcess.run(["parse", "--json", "--log-format", "clowder_metrics", dir.file(file)])
+            #expect(r.status == 0, "\(file): \(r.err)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+            let agent = json["totals"] as! [String: Any]
+            for counter in ["requests", "page_views", "view_file", "download_file", "bytes_sent", "malformed_lines"] {
+                #expect(agent[counter] as? Int == totals[counter] as? Int, "\(file) \(counter)")
+            }
+        }
+    }
 }
