@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 ./scripts/install-deps.sh
+# The agent alone: no Hummingbird, OpenAPI generator or postgres-nio in the build graph (Package.swift).
+export CLOWDER_AGENT_ONLY=1
 swift build -c release --product clowder-agent 2>&1 | tail -1
 AGENT="$(swift build -c release --show-bin-path)/clowder-agent"
 for f in Tests/Fixtures/beats_nginx_access.log Tests/Fixtures/crowdsec_nginx_http_malformed.log; do
