@@ -22,3 +22,34 @@ extension BrokerClient {
         return false
     }
 }
+
+/// The connection state and stop handshake that ``BrokerPublisher`` and ``BrokerConsumer`` keep
+/// under their lock, beside their own queues.
+struct ClientLifecycle {
+    var state: BrokerState = .connecting
+    /// Shutdown was asked for: the thread leaves its loop.
+    var stopping = false
+    /// Callers of `shutdown()` waiting for the thread to end.
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    /// Asks the thread to stop. Returns true when the client is already stopped (or was never
+    /// started: then it is stopped now), and the caller resumes `c` at once; otherwise `c` waits
+    /// for ``stopped()``.
+    mutating func requestStop(_ c: CheckedContinuation<Void, Never>, started: Bool) -> Bool {
+        stopping = true
+        if case .stopped = state { return true }
+        if !started {
+            state = .stopped
+            return true
+        }
+        waiters.append(c)
+        return false
+    }
+
+    /// The thread has ended: the state becomes `stopped`; returns the waiters to resume (outside the lock).
+    mutating func stopped() -> [CheckedContinuation<Void, Never>] {
+        state = .stopped
+        defer { waiters.removeAll() }
+        return waiters
+    }
+}

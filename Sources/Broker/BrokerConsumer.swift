@@ -49,11 +49,9 @@ public final class BrokerConsumer: BrokerClient {
     }
 
     struct Shared {
-        var state: BrokerState = .connecting
+        var life = ClientLifecycle()
         var generation: UInt64 = 0
         var commands: [(UInt64, Command)] = []
-        var stopping = false
-        var stopped: [CheckedContinuation<Void, Never>] = []
         var delivered: UInt64 = 0
     }
 
@@ -79,7 +77,7 @@ public final class BrokerConsumer: BrokerClient {
     }
 
     /// The connection state.
-    public var state: BrokerState { shared.withLock { $0.state } }
+    public var state: BrokerState { shared.withLock { $0.life.state } }
 
     /// Deliveries received since start.
     public var deliveredCount: UInt64 { shared.withLock { $0.delivered } }
@@ -112,13 +110,7 @@ public final class BrokerConsumer: BrokerClient {
     /// Stops the thread and finishes ``deliveries``; unacknowledged deliveries go back to the queue.
     public func shutdown() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let alreadyStopped = shared.withLock { s -> Bool in
-                s.stopping = true
-                if case .stopped = s.state { return true }
-                if !worker.hasStarted { s.state = .stopped; return true }
-                s.stopped.append(c)
-                return false
-            }
+            let alreadyStopped = shared.withLock { $0.life.requestStop(c, started: worker.hasStarted) }
             if alreadyStopped {
                 continuation.finish()
                 c.resume()
@@ -135,7 +127,7 @@ public final class BrokerConsumer: BrokerClient {
 
         func drop(_ error: BrokerError) {
             logger.warning("broker connection lost", metadata: ["url": "\(url)", "queue": "\(queue.name)", "error": "\(error)"])
-            shared.withLock { $0.state = .disconnected(reason: error.message); $0.commands.removeAll() }
+            shared.withLock { $0.life.state = .disconnected(reason: error.message); $0.commands.removeAll() }
             connection?.close()
             connection = nil
         }
@@ -152,7 +144,7 @@ public final class BrokerConsumer: BrokerClient {
         }
 
         while true {
-            if shared.withLock({ $0.stopping }) {
+            if shared.withLock({ $0.life.stopping }) {
                 // Acknowledgements asked for before shutdown still go out.
                 if let connection { try? flushCommands(connection) }
                 break
@@ -171,11 +163,11 @@ public final class BrokerConsumer: BrokerClient {
                     generation += 1
                     backoff.reset()
                     let g = generation
-                    shared.withLock { $0.state = .connected; $0.generation = g; $0.commands.removeAll() }
+                    shared.withLock { $0.life.state = .connected; $0.generation = g; $0.commands.removeAll() }
                     logger.info("consuming", metadata: ["url": "\(url)", "queue": "\(declared.name)"])
                 } catch {
                     let e = error as? BrokerError ?? BrokerError(.connect, "\(error)")
-                    shared.withLock { $0.state = .disconnected(reason: e.message) }
+                    shared.withLock { $0.life.state = .disconnected(reason: e.message) }
                     let pause = backoff.next()
                     logger.debug("broker connect failed, retrying", metadata: ["error": "\(e)", "in_s": "\(pause)"])
                     worker.wait(socket: -1, timeout: pause)
@@ -198,11 +190,7 @@ public final class BrokerConsumer: BrokerClient {
         }
         connection?.close()
         continuation.finish()
-        let waiters = shared.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.state = .stopped
-            defer { s.stopped.removeAll() }
-            return s.stopped
-        }
+        let waiters = shared.withLock { $0.life.stopped() }
         for w in waiters { w.resume() }
     }
 }

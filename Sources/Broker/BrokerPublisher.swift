@@ -41,10 +41,8 @@ public final class BrokerPublisher: BrokerClient {
     }
 
     struct Shared {
-        var state: BrokerState = .connecting
+        var life = ClientLifecycle()
         var queue: [Job] = []
-        var stopping = false
-        var stopped: [CheckedContinuation<Void, Never>] = []
         var published: UInt64 = 0
     }
 
@@ -62,7 +60,7 @@ public final class BrokerPublisher: BrokerClient {
     }
 
     /// The connection state (for `/healthz`).
-    public var state: BrokerState { shared.withLock { $0.state } }
+    public var state: BrokerState { shared.withLock { $0.life.state } }
 
     /// Messages confirmed since start.
     public var confirmedCount: UInt64 { shared.withLock { $0.published } }
@@ -78,8 +76,8 @@ public final class BrokerPublisher: BrokerClient {
         if messages.isEmpty { return }
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
             let refused: BrokerError? = shared.withLock { s in
-                if s.stopping { return BrokerError(.closed, "publisher is shut down") }
-                switch s.state {
+                if s.life.stopping { return BrokerError(.closed, "publisher is shut down") }
+                switch s.life.state {
                 case .connected:
                     s.queue.append(Job(messages: messages, continuation: c))
                     return nil
@@ -95,13 +93,7 @@ public final class BrokerPublisher: BrokerClient {
     /// Stops the thread: waiting calls fail with `closed`, the connection is closed.
     public func shutdown() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let alreadyStopped = shared.withLock { s -> Bool in
-                s.stopping = true
-                if case .stopped = s.state { return true }
-                if !worker.hasStarted { s.state = .stopped; return true }
-                s.stopped.append(c)
-                return false
-            }
+            let alreadyStopped = shared.withLock { $0.life.requestStop(c, started: worker.hasStarted) }
             if alreadyStopped { c.resume() } else { worker.wake() }
         }
     }
@@ -132,7 +124,7 @@ public final class BrokerPublisher: BrokerClient {
         }
     }
 
-    func setState(_ st: BrokerState) { shared.withLock { $0.state = st } }
+    func setState(_ st: BrokerState) { shared.withLock { $0.life.state = st } }
 
     func run() {
         var backoff = Backoff(cap: maxBackoff)
@@ -187,7 +179,7 @@ public final class BrokerPublisher: BrokerClient {
         }
 
         while true {
-            let stopping = shared.withLock { $0.stopping }
+            let stopping = shared.withLock { $0.life.stopping }
             if stopping { break }
 
             guard let conn = connection else {
@@ -251,11 +243,7 @@ public final class BrokerPublisher: BrokerClient {
 
         failAll(BrokerError(.closed, "publisher is shut down"))
         connection?.close()
-        let waiters = shared.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.state = .stopped
-            defer { s.stopped.removeAll() }
-            return s.stopped
-        }
+        let waiters = shared.withLock { $0.life.stopped() }
         for w in waiters { w.resume() }
     }
 }
