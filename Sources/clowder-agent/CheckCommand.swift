@@ -43,28 +43,16 @@ struct CheckCommand: AsyncParsableCommand {
                 throw ExitCode(AgentCommandSupport.configExitCode)
             }
             print("access logs: \(c.accessLogs.joined(separator: ", ")) (read from \(c.readFromStart ? "start" : "end") at first start)")
-            // What `run` refuses at the start is an error here too; a file not written yet is waited for.
-            for path in c.accessLogs where !path.contains("*") && !path.contains("?") && !path.contains("[") {
-                var st = stat()
-                if stat(path, &st) == 0 {
-                    if (st.st_mode & S_IFMT) != S_IFREG {
-                        AgentCommandSupport.printError("CLOWDER_METRICS_ACCESS_LOG: \(path) is not a regular file")
-                        throw ExitCode(AgentCommandSupport.configExitCode)
-                    }
-                    if access(path, R_OK) != 0 {
-                        AgentCommandSupport.printError("CLOWDER_METRICS_ACCESS_LOG: cannot read \(path): \(String(cString: strerror(errno)))")
-                        throw ExitCode(AgentCommandSupport.configExitCode)
-                    }
-                } else {
-                    let error = errno
-                    let folder = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-                    var dst = stat()
-                    guard error == ENOENT, stat(folder.isEmpty ? "." : folder, &dst) == 0, (dst.st_mode & S_IFMT) == S_IFDIR else {
-                        AgentCommandSupport.printError("CLOWDER_METRICS_ACCESS_LOG: cannot open \(path): \(String(cString: strerror(error)))")
-                        throw ExitCode(AgentCommandSupport.configExitCode)
-                    }
-                    print("  note: \(path) does not exist yet; the agent waits for it and reads it from its start")
-                }
+            // What `run` refuses at the start is an error here too: the same LogTail start decides both
+            // (a missing folder, a directory, an unreadable file); a file not written yet is waited for.
+            do {
+                _ = try LogTail(paths: c.accessLogs)
+            } catch {
+                AgentCommandSupport.printError("CLOWDER_METRICS_ACCESS_LOG: \(error)")
+                throw ExitCode(AgentCommandSupport.configExitCode)
+            }
+            for path in c.accessLogs where !path.contains("*") && !path.contains("?") && !path.contains("[") && access(path, F_OK) != 0 {
+                print("  note: \(path) does not exist yet; the agent waits for it and reads it from its start")
             }
             print("log_format: \(format.name ?? "(string)") \(format.string)")
             print("pattern: \(parser.pattern)")

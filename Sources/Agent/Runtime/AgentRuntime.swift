@@ -40,9 +40,8 @@ public final class AgentRuntime: Service, Sendable {
         probeQueue = ProbeQueue()
         let spool: Spool
         // The spool's folder is made when missing (systemd's StateDirectory= makes it for the unit).
-        let folder = configuration.spoolPath.split(separator: "/", omittingEmptySubsequences: false).dropLast()
-            .joined(separator: "/")
-        if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+        let folder = FileSystem.directory(of: configuration.spoolPath)
+        if !FileManager.default.fileExists(atPath: folder) {
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             } catch {
