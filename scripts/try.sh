@@ -20,7 +20,7 @@ echo "== clowder-agent parse Tests/Fixtures/beats_nginx_ingress_controller_test.
 GEN=../shared/tools/gen-clowder-log
 if [ -x "$GEN" ]; then
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-  python3 "$GEN" --lines 20000 --seed 7 --format clowder --out "$tmp/access.log" --truth "$tmp/truth.json"
+  python3 "$GEN" --lines 20000 --seed 7 --format clowder_rl --out "$tmp/access.log" --truth "$tmp/truth.json"
   format=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["log_format"])' "$tmp/truth.json")
   echo "== clowder-agent parse (20,000 Clowder-shaped lines, format clowder_metrics)"
   "$AGENT" parse --log-format "$format" "$tmp/access.log"
@@ -32,7 +32,7 @@ agent = json.load(open(sys.argv[1]))["totals"]
 truth = json.load(open(sys.argv[2]))["totals"]
 wrong = [k for k in sorted(truth) if agent.get(k) != truth[k]]
 for k in ("requests", "page_views", "view_file", "view_dataset", "download_file", "download_dataset",
-          "bytes_sent", "distinct_clients", "distinct_connections", "malformed_lines"):
+          "bytes_sent", "upload_bytes", "distinct_clients", "distinct_connections", "malformed_lines"):
     print(f"  {k:22} agent {agent.get(k)!s:>14}   truth {truth[k]!s:>14}")
 print(f"  {len(truth) - len(wrong)} of {len(truth)} counters equal the truth" + (f"; differ: {', '.join(wrong)}" if wrong else ""))
 sys.exit(1 if wrong else 0)

@@ -47,9 +47,10 @@ public struct LogFormat: Sendable, Hashable {
     }
 
     /// Clowder Metrics' recommended format (`deploy/nginx/clowder_metrics.conf`): `combined` plus
-    /// `$request_time $upstream_response_time $connection $connection_requests`.
+    /// `$request_time $upstream_response_time $connection $connection_requests $request_length`
+    /// (`$request_length` gives `upload_bytes`; it is `gen-clowder-log --format clowder_rl`).
     public static let clowderMetricsString =
-        combinedString + " $request_time $upstream_response_time $connection $connection_requests"
+        combinedString + " $request_time $upstream_response_time $connection $connection_requests $request_length"
 
     /// The recommended format, by the name `clowder_metrics`.
     public static var clowderMetrics: LogFormat {

@@ -37,7 +37,7 @@ struct ExecutableCheckTests {
     @Test("clowder-agent check parses a Clowder-shaped line with the example's log format (clowder_metrics)")
     func agentParsesTheRecommendedFormat() async throws {
         guard let exe = Self.product("clowder-agent") else { return }
-        let line = #"203.0.113.7 - alice [29/Nov/2026:18:09:31 +0000] "GET /files/0123456789abcdef01234567 HTTP/1.1" 200 5120 "-" "Mozilla/5.0 (X11; Linux x86_64)" 0.042 0.040, 0.001 1234 3"#
+        let line = #"203.0.113.7 - alice [29/Nov/2026:18:09:31 +0000] "GET /files/0123456789abcdef01234567 HTTP/1.1" 200 5120 "-" "Mozilla/5.0 (X11; Linux x86_64)" 0.042 0.040, 0.001 1234 3 612"#
         try await AgentEnvExampleTests.withKeyFile { key in
             var env = ProcessInfo.processInfo.environment
             env["CLOWDER_METRICS_API_KEY_FILE"] = key

@@ -8,7 +8,7 @@ import Glibc
 import Testing
 import TestSupport
 
-/// deploy/nginx: the recommended log format is exactly the `clowder` format of
+/// deploy/nginx: the recommended log format is exactly the `clowder_rl` format of
 /// ../shared/tools/gen-clowder-log, and Debian's NGINX accepts the snippets and
 /// writes lines in that format.
 @Suite("NGINX snippets", .ownThreads)
@@ -22,19 +22,19 @@ struct NginxConfigTests {
         return String(line[line.index(after: start)..<end])
     }
 
-    /// gen-clowder-log's `clowder` format, from its truth file.
+    /// gen-clowder-log's `clowder_rl` format, from its truth file.
     static func generatorFormat() throws -> String {
         let gen = Repo.sharedTools.appendingPathComponent("gen-clowder-log").path
         let dir = try Repo.temporaryDirectory("gen")
         defer { try? FileManager.default.removeItem(at: dir) }
         let truth = dir.appendingPathComponent("truth.json").path
-        let r = try Run.run("/usr/bin/env", ["python3", gen, "--lines", "1", "--format", "clowder", "--out", dir.appendingPathComponent("a.log").path, "--truth", truth])
+        let r = try Run.run("/usr/bin/env", ["python3", gen, "--lines", "1", "--format", "clowder_rl", "--out", dir.appendingPathComponent("a.log").path, "--truth", truth])
         #expect(r.status == 0, "gen-clowder-log: \(r.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: truth))) as! [String: Any]
         return object["log_format"] as! String
     }
 
-    @Test("log_format clowder_metrics is gen-clowder-log's clowder format, in every file that defines it")
+    @Test("log_format clowder_metrics is gen-clowder-log's clowder_rl format, in every file that defines it")
     func sameFormatEverywhere() throws {
         let expected = try Self.generatorFormat()
         for path in ["deploy/nginx/clowder_metrics.conf", "deploy/k8s/clowder-agent-sidecar.yaml"] {
@@ -84,7 +84,8 @@ struct NginxConfigTests {
         #expect(health.status == 200 && health.body == "healthy\n")
         let status = try await HTTP.get("http://127.0.0.1:\(statusPort)/nginx_status")
         #expect(status.status == 200 && status.body.hasPrefix("Active connections:"))
-        // The line NGINX wrote has the format's 14 fields: combined (9) + request_time upstream connection connection_requests.
+        // The line NGINX wrote has the format's 15 fields: combined (9) + request_time upstream connection
+        // connection_requests request_length.
         var text = ""
         for _ in 0..<50 {
             text = (try? String(contentsOf: logs.appendingPathComponent("access.log"), encoding: .utf8)) ?? ""
@@ -92,7 +93,7 @@ struct NginxConfigTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         let first = text.split(separator: "\n").first.map(String.init) ?? ""
-        let pattern = #"^127\.0\.0\.1 - - \[[^\]]+\] "GET /datasets/0123456789abcdef01234567 HTTP/1\.1" 404 \d+ "-" "curl/8\.5\.0" \d+\.\d{3} - \d+ \d+$"#
+        let pattern = #"^127\.0\.0\.1 - - \[[^\]]+\] "GET /datasets/0123456789abcdef01234567 HTTP/1\.1" 404 \d+ "-" "curl/8\.5\.0" \d+\.\d{3} - \d+ \d+ \d+$"#
         #expect(first.range(of: pattern, options: .regularExpression) != nil, "unexpected log line: \(first)")
     }
 }

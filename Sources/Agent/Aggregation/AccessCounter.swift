@@ -6,6 +6,11 @@ public enum AccessCounter: Int, CaseIterable, Sendable {
     case uploads, deletes, extractions, apiCalls, assetRequests, botRequests
     case status1xx, status2xx, status3xx, status4xx, status5xx
     case bytesSent, malformedLines, lateLines
+    /// `upload_bytes`: the sum of `$request_length` (bytes, request line + headers + body) of answered
+    /// uploads; emitted only when the format logs `$request_length`.
+    case uploadBytes
+    /// `download_bytes`: the sum of `$body_bytes_sent` (else `$bytes_sent`) of downloads and partial downloads.
+    case downloadBytes
 
     /// The InfluxDB field name (e.g. `page_views`, `status_2xx`, `bytes_sent` in bytes).
     public var fieldName: String {
@@ -34,6 +39,8 @@ public enum AccessCounter: Int, CaseIterable, Sendable {
         case .bytesSent: "bytes_sent"
         case .malformedLines: "malformed_lines"
         case .lateLines: "late_lines"
+        case .uploadBytes: "upload_bytes"
+        case .downloadBytes: "download_bytes"
         }
     }
 }

@@ -17,7 +17,10 @@ import Parsers
 /// `distinct_clients` (the left-most address of `$remote_addr`), `distinct_connections` (only
 /// when `$connection` is logged), and `request_time_p50`, `_p90`, `_p99`, `_max` in seconds
 /// (only when `$request_time` is logged; exact nearest-rank quantiles at NGINX's millisecond
-/// resolution, see `RequestTimeHistogram`). `bytes_sent` sums `$body_bytes_sent` (else `$bytes_sent`).
+/// resolution, see `RequestTimeHistogram`). `bytes_sent` sums `$body_bytes_sent` (else `$bytes_sent`);
+/// `download_bytes` sums it over downloads and partial downloads; `upload_bytes` (only when
+/// `$request_length` is logged) sums `$request_length` of answered uploads. Bytes removed by a
+/// delete cannot be seen in an access log (a `DELETE` carries no size).
 ///
 /// Not safe for concurrent use. The whole open state can be saved with ``snapshot()`` and
 /// restored with ``init(configuration:snapshot:)``, so that a crash between two deliveries
@@ -57,6 +60,7 @@ public final class AccessLogPipeline {
     let vhostField: AccessField?
     let logsConnection: Bool
     let logsRequestTime: Bool
+    let logsRequestLength: Bool
     let bytesField: AccessField?
     let emitEvents: Bool
     @exclusivity(unchecked) var bots = BotCache()
@@ -113,6 +117,7 @@ public final class AccessLogPipeline {
         vhostField = parser.logs(.host) ? .host : parser.logs(.serverName) ? .serverName : nil
         logsConnection = parser.logs(.connection)
         logsRequestTime = parser.logs(.requestTime)
+        logsRequestLength = parser.logs(.requestLength)
         bytesField = parser.logs(.bodyBytesSent) ? .bodyBytesSent : parser.logs(.bytesSent) ? .bytesSent : nil
         record = parser.makeRecord()
         emitEvents = configuration.emitEvents
@@ -188,14 +193,20 @@ public final class AccessLogPipeline {
                 case .none: break
                 }
             case .download:
+                if bytes > 0 { c[AccessCounter.downloadBytes.rawValue] &+= bytes }
                 switch k.resourceType {
                 case .file: c[AccessCounter.downloadFile.rawValue] &+= 1
                 case .dataset: c[AccessCounter.downloadDataset.rawValue] &+= 1
                 case .collection: c[AccessCounter.downloadCollection.rawValue] &+= 1
                 default: break
                 }
-            case .partialDownload: c[AccessCounter.partialDownloads.rawValue] &+= 1
-            case .upload: c[AccessCounter.uploads.rawValue] &+= 1
+            case .partialDownload:
+                c[AccessCounter.partialDownloads.rawValue] &+= 1
+                if bytes > 0 { c[AccessCounter.downloadBytes.rawValue] &+= bytes }
+            case .upload:
+                c[AccessCounter.uploads.rawValue] &+= 1
+                let length = rp.pointee.requestLengthValue
+                if length > 0 { c[AccessCounter.uploadBytes.rawValue] &+= length }
             case .delete: c[AccessCounter.deletes.rawValue] &+= 1
             case .extraction: c[AccessCounter.extractions.rawValue] &+= 1
             }
@@ -224,7 +235,12 @@ public final class AccessLogPipeline {
         }
         if let target = record.string(.target, in: line) { m["url"] = .string(ClowderClassifier.redactKeys(target)) }
         if let user = record.string(.remoteUser, in: line) { m["user_id"] = .string(user) }
-        if let b = (bytesField == .bytesSent ? record.bytesSent : record.bodyBytesSent) { m["size"] = .int(b) }
+        if k.action == .upload {
+            // The upload's size is what the client sent: `$request_length` (line, headers and body).
+            if let n = record.requestLength { m["size"] = .int(n) }
+        } else if let b = (bytesField == .bytesSent ? record.bytesSent : record.bodyBytesSent) {
+            m["size"] = .int(b)
+        }
         return ClowderEvent(m)
     }
 
@@ -369,7 +385,9 @@ public final class AccessLogPipeline {
 
     func fields(counters: [Int64], clients: Int, connections: Int, times: RequestTimeHistogram) -> [String: JSONValue] {
         var f: [String: JSONValue] = [:]
-        for c in AccessCounter.allCases { f[c.fieldName] = .int(counters[c.rawValue]) }
+        for c in AccessCounter.allCases where c != .uploadBytes || logsRequestLength {
+            f[c.fieldName] = .int(counters[c.rawValue])
+        }
         f["distinct_clients"] = .int(Int64(clients))
         if logsConnection { f["distinct_connections"] = .int(Int64(connections)) }
         if logsRequestTime, times.count > 0 {

@@ -100,8 +100,9 @@ extension AccessLogPipeline {
                 let v = try r.blob()
                 let a = v.withUnsafeBytes { win.aggregate(vhost: $0) }
                 let nc = try r.u32()
-                guard nc == a.counters.count else {
-                    throw AggregationError(.snapshot, "snapshot has \(nc) counters per window, expected \(a.counters.count)",
+                // A snapshot from before a counter was added has fewer (the new ones start at 0).
+                guard nc <= a.counters.count else {
+                    throw AggregationError(.snapshot, "snapshot has \(nc) counters per window, expected at most \(a.counters.count)",
                                            key: "counters")
                 }
                 for i in 0..<nc { a.counters[i] = try r.i64() }

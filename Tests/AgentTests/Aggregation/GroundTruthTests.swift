@@ -16,6 +16,9 @@ struct GroundTruthTests {
         ["--format", "clowder", "--routes", "v2", "--seed", "4", "--lines", "10000"],
         ["--format", "timed", "--routes", "v2", "--prefix", "/clowder", "--tz", "+0530", "--seed", "5", "--lines", "8000",
          "--rate", "20"],
+        // $request_length: upload_bytes per minute and in total.
+        ["--format", "clowder_rl", "--seed", "6", "--lines", "12000"],
+        ["--format", "clowder_rl", "--routes", "v2", "--prefix", "/clowder", "--seed", "7", "--lines", "8000"],
     ]
 
     @Test("per-minute counters and totals equal the truth", arguments: cases)

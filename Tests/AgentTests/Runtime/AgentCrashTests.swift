@@ -25,7 +25,7 @@ struct AgentCrashTests {
         gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let source = dir.appendingPathComponent("source.log").path
         gen.arguments = ["python3", AgentProcess.sharedTool("gen-clowder-log"), "--lines", "\(lines)", "--seed", "\(seed)",
-                         "--format", "clowder", "--out", source, "--truth", dir.appendingPathComponent("truth.json").path]
+                         "--format", "clowder_rl", "--out", source, "--truth", dir.appendingPathComponent("truth.json").path]
         try gen.run()
         gen.waitUntilExit()
         let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("truth.json"))) as! [String: Any]

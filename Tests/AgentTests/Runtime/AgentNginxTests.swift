@@ -9,7 +9,7 @@ struct AgentNginxTests {
     @Test("requests sent, plus the agent's own probe requests, are counted once; probes report NGINX up")
     func besideNginx() throws {
         let nginx = try NginxServer(
-            logFormat: #"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time $connection $connection_requests"#,
+            logFormat: #"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time $connection $connection_requests $request_length"#,
             serverDirectives: """
                 location = /healthz { return 200 "healthy\\n"; }
                 location = /nginx_status { stub_status; }

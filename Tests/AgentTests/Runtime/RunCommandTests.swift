@@ -18,7 +18,7 @@ struct RunCommandTests {
         let gen = Process()
         gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         gen.arguments = ["python3", AgentProcess.sharedTool("gen-clowder-log"), "--lines", "\(lines)", "--seed", "\(seed)",
-                         "--format", "clowder", "--out", dir.file("access.log"), "--truth", dir.file("truth.json")] + extra
+                         "--format", "clowder_rl", "--out", dir.file("access.log"), "--truth", dir.file("truth.json")] + extra
         try gen.run()
         gen.waitUntilExit()
         #expect(gen.terminationStatus == 0)
