@@ -34,6 +34,11 @@ public struct NginxConfig: Sendable {
     public private(set) var logFormatNames: [String] = []
     /// Every `access_log` directive that is not `off`.
     public private(set) var accessLogs: [AccessLog] = []
+    /// Every `access_log` directive as written (its words after `access_log`, `off` included), for
+    /// ``NginxLogDiscovery``.
+    public private(set) var accessLogDirectives: [(words: [String], line: Int)] = []
+    /// The files `nginx -T` says it read (its `# configuration file PATH:` comments), in order.
+    public private(set) var configurationFiles: [String] = []
     /// The file the text came from, for error messages.
     public var file: String?
 
@@ -46,6 +51,7 @@ public struct NginxConfig: Sendable {
     public init(text: String, file: String? = nil) throws {
         self.file = file
         var tokenizer = Tokenizer(bytes: Array(text.utf8), file: file)
+        configurationFiles = Self.configurationFilesListed(in: text)
         while let directive = try tokenizer.nextDirective() {
             guard let head = directive.words.first else { continue }
             switch head {
@@ -81,6 +87,7 @@ public struct NginxConfig: Sendable {
                 }
             case "access_log":
                 guard directive.words.count >= 2 else { continue }
+                accessLogDirectives.append((Array(directive.words.dropFirst()), directive.line))
                 let path = directive.words[1]
                 if path == "off" { continue }
                 var formatName = "combined"
@@ -122,6 +129,20 @@ public struct NginxConfig: Sendable {
         if logFormatNames.isEmpty { return .combined }
         throw ParserError(.config, "several log_format directives and no access_log (\(candidates)): choose one with --log-format NAME",
                           file: file)
+    }
+
+    /// The paths of `nginx -T`'s `# configuration file PATH:` lines.
+    public static func configurationFilesListed(in text: String) -> [String] {
+        let marker = "# configuration file "
+        var files: [String] = []
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let line = raw.drop(while: { $0 == " " || $0 == "\t" })
+            guard line.hasPrefix(marker) else { continue }
+            var path = line.dropFirst(marker.count)
+            if path.hasSuffix(":") { path = path.dropLast() }
+            if !path.isEmpty, !files.contains(String(path)) { files.append(String(path)) }
+        }
+        return files
     }
 
     private var candidates: String { (["combined"] + logFormatNames).joined(separator: ", ") }

@@ -32,7 +32,20 @@ struct CheckCommand: AsyncParsableCommand {
         let c = try await AgentCommandSupport.loadConfiguration(envFile: envFile)
         print("settings: valid (\(envFile ?? "environment only"))")
         print("agent: \(c.agentID)  host: \(c.host)  region: \(c.region)")
-        if c.tailsLogs {
+        if c.discoversLogs {
+            do {
+                let report = try c.discoveryReport()
+                print("access logs: found in CLOWDER_METRICS_NGINX_CONFIG=\(c.nginxConfig ?? "")\(c.nginxConfig == "auto" ? " (\(c.nginxCommand.joined(separator: " ")))" : "")")
+                for line in report.findings { print("  \(line)") }
+                for log in report.logs {
+                    _ = try AccessLogParser(format: log.format)
+                    print("  tail \(log.path) with log_format \(log.format.name ?? "(string)") \(log.format.string)")
+                }
+            } catch {
+                AgentCommandSupport.printError("configuration: \(error)")
+                throw ExitCode(AgentCommandSupport.configExitCode)
+            }
+        } else if c.tailsLogs {
             let format: LogFormat
             let parser: AccessLogParser
             do {

@@ -20,7 +20,9 @@ struct ParseCommand: ParsableCommand {
         discussion: """
             The format is `combined` unless given: --log-format takes a name (`combined`, \
             `clowder_metrics`, or a name defined in --nginx-config) or a format string with $variables. With --nginx-config (the \
-            output of `nginx -T`), the format the access_log directive writes is used.
+            output of `nginx -T`), the format that the access_log directive for each file writes is used (matched by path, \
+            by a path with variables, or by a rotated name such as access.log.1 or access.log.2.gz); when no access_log \
+            names the files, the format all access_log directives write.
             """
     )
 
@@ -53,6 +55,8 @@ struct ParseCommand: ParsableCommand {
                 let config = try NginxConfig(text: text, file: path)
                 if let name = logFormat, name.contains("$") {
                     format = try LogFormat(string: name)
+                } else if logFormat == nil, let picked = try Self.formatOfFiles(files, config: config, file: path) {
+                    format = picked
                 } else {
                     format = try config.selectFormat(name: logFormat)
                 }
@@ -85,6 +89,24 @@ struct ParseCommand: ParsableCommand {
         } else {
             print(report.table(), terminator: "")
         }
+    }
+
+    /// The format the configuration's `access_log` directives write each of `files` in (matched by
+    /// path, glob or rotated name, see ``NginxLogDiscovery/log(for:)``); nil when none of them is
+    /// named by an `access_log`.
+    /// - Throws: when the files are written in different formats (parse them one at a time).
+    static func formatOfFiles(_ files: [String], config: NginxConfig, file: String) throws -> LogFormat? {
+        let discovery = NginxLogDiscovery(config: config)
+        var picked: (file: String, log: NginxLogDiscovery.Log)?
+        for f in files {
+            guard let log = discovery.log(for: f) else { continue }
+            if let p = picked, p.log.format != log.format {
+                throw ParseFailure(
+                    "\(file): \(p.file) is written in log_format \(p.log.format.name ?? "?") (line \(p.log.lines[0])) and \(f) in \(log.format.name ?? "?") (line \(log.lines[0])): parse them one at a time")
+            }
+            if picked == nil { picked = (f, log) }
+        }
+        return picked?.log.format
     }
 
     private func readText(_ path: String) throws -> String {

@@ -217,7 +217,7 @@ struct Values {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
             throw fail("LOG_LEVEL", level, "expected trace, debug, info, notice, warning, error or critical")
         }
-        let config = AgentConfiguration(
+        var config = AgentConfiguration(
             agentID: raw("AGENT_ID") ?? hostName,
             host: raw("HOST") ?? hostName,
             region: raw("REGION") ?? "local",
@@ -255,7 +255,20 @@ struct Values {
             shutdownGraceSeconds: try seconds("SHUTDOWN_GRACE", 0...3600),
             logLevel: level
         )
-        if config.tailsLogs {
+        let command = (raw("NGINX_COMMAND") ?? "nginx -T").split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard !command.isEmpty else { throw fail("NGINX_COMMAND", "", "expected a command such as nginx -T") }
+        config.nginxCommand = command
+        config.queues = try queueSettings()
+        config.journey = try journeySettings(spoolPath: config.spoolPath)
+        if config.discoversLogs {
+            // The configuration is read here too, so `check` and `run` refuse one that names no log to tail.
+            do {
+                _ = try config.discoverLogs()
+            } catch let e as RuntimeError {
+                throw ConfigError(.invalidValue, key: ConfigKeys.prefix + "NGINX_CONFIG", value: raw("NGINX_CONFIG"),
+                                  source: source(ConfigKeys.prefix + "NGINX_CONFIG"), expected: e.message)
+            }
+        } else if config.tailsLogs {
             // The format is compiled here too, so `check` and `run` refuse a bad one with its file and line.
             do {
                 _ = try config.resolvedLogFormat()

@@ -17,8 +17,10 @@ public struct AgentConfiguration: Sendable {
     public var accessLogs: [String]
     /// `CLOWDER_METRICS_LOG_FORMAT`: a format name or an NGINX format string.
     public var logFormat: String
-    /// `CLOWDER_METRICS_NGINX_CONFIG`: path of `nginx -T` output, or nil.
+    /// `CLOWDER_METRICS_NGINX_CONFIG`: path of `nginx -T` output, `auto` (run ``nginxCommand``), or nil.
     public var nginxConfig: String?
+    /// `CLOWDER_METRICS_NGINX_COMMAND`: the program and arguments that print NGINX's configuration.
+    public var nginxCommand: [String] = ["nginx", "-T"]
     /// `CLOWDER_METRICS_READ_FROM`: files present at the first start are read from their start (true) or end.
     public var readFromStart: Bool
     /// `CLOWDER_METRICS_CONTEXT_PREFIX`, e.g. `/clowder`, or empty.
@@ -54,6 +56,11 @@ public struct AgentConfiguration: Sendable {
     /// `CLOWDER_METRICS_HTTP_FOLLOW_REDIRECTS`.
     public var httpFollowRedirects: Bool
 
+    /// `CLOWDER_METRICS_RABBITMQ_*`, or nil: the extractor queue probe.
+    public var queues: QueueSettings? = nil
+    /// `CLOWDER_METRICS_JOURNEY_*`, or nil: the journey probe.
+    public var journey: JourneySettings? = nil
+
     // MARK: Delivery
     /// `CLOWDER_METRICS_INGEST_URL`, or nil to write JSON lines to ``outputFile``.
     public var ingestURL: String?
@@ -85,7 +92,7 @@ public struct AgentConfiguration: Sendable {
     public var logLevel: String
 
     /// Whether the agent tails logs (false: a probe-only agent, as in remote regions).
-    public var tailsLogs: Bool { !accessLogs.isEmpty }
+    public var tailsLogs: Bool { !accessLogs.isEmpty || nginxConfig != nil }
     /// Whether the agent runs probes.
-    public var probes: Bool { !httpTargets.isEmpty || !pingTargets.isEmpty || stubStatusURL != nil }
+    public var probes: Bool { !httpTargets.isEmpty || !pingTargets.isEmpty || stubStatusURL != nil || queues != nil || journey != nil }
 }

@@ -31,7 +31,8 @@ public enum ConfigKeys {
         // Access logs
         s("ACCESS_LOG", "", "access logs to tail: comma-separated paths or globs; empty = probe-only agent"),
         s("LOG_FORMAT", "combined", "NGINX log_format: a name (combined, clowder_metrics, or one defined in NGINX_CONFIG) or the format string"),
-        s("NGINX_CONFIG", "", "file with `nginx -T` output or nginx.conf, to read log_format definitions from"),
+        s("NGINX_CONFIG", "", "file with `nginx -T` output or nginx.conf, or `auto` to run NGINX_COMMAND; with ACCESS_LOG empty the agent tails every access_log it names, each in its own format (re-read on SIGHUP and when the file changes); with ACCESS_LOG set, only log_format definitions are read from it"),
+        s("NGINX_COMMAND", "nginx -T", "with NGINX_CONFIG=auto: the command (no shell; words split at blanks) that prints NGINX's whole configuration, e.g. nginx -T -c /etc/nginx/nginx.conf"),
         s("READ_FROM", "end", "where to start in files already present at the first start: end | start"),
         s("CONTEXT_PREFIX", "", "Clowder's application.context, e.g. /clowder (empty: served at /)"),
         s("MAX_LINE_BYTES", "65536", "longest log line kept, bytes; longer lines are cut and counted"),
@@ -49,6 +50,21 @@ public enum ConfigKeys {
         s("HTTP_EXPECT_STATUS", "", "expected HTTP status (empty: any 2xx/3xx is up)"),
         s("HTTP_EXPECT_BODY", "", "substring the body must contain (Clowder's /healthz answers `healthy`)"),
         s("HTTP_FOLLOW_REDIRECTS", "true", "follow redirects: true | false"),
+        // Extractor queues
+        s("RABBITMQ_URL", "", "RabbitMQ management API base URL, e.g. http://127.0.0.1:15672 (rabbitmq_management enabled); empty = no queue probe"),
+        s("RABBITMQ_CREDENTIALS_FILE", "", "file holding user:password for the management API (a user with the monitoring tag is enough)"),
+        s("RABBITMQ_VHOST", "", "only queues of this virtual host (empty: every virtual host)"),
+        s("RABBITMQ_QUEUES", "", "queue name prefixes to report, comma-separated, e.g. extractors.,error. (empty: every queue)"),
+        s("RABBITMQ_INTERVAL", "60", "seconds between queue rounds"),
+        // Journey probe
+        s("JOURNEY_URL", "", "Clowder's base URL with its context, e.g. https://clowder.example.org; empty = no journey probe"),
+        s("JOURNEY_API", "v1", "Clowder's API: v1 | v2 (routes under /api/v2)"),
+        s("JOURNEY_API_KEY_FILE", "", "file holding a Clowder API key, sent as X-API-Key (never in the query string)"),
+        s("JOURNEY_FILE_ID", "", "id of a file downloaded each round"),
+        s("JOURNEY_DATASET_ID", "", "id of a test dataset a small file is uploaded to, read back and deleted from each round"),
+        s("JOURNEY_UPLOAD_BYTES", "4096", "size of the generated test file, bytes"),
+        s("JOURNEY_INTERVAL", "300", "seconds between journey rounds"),
+        s("JOURNEY_TIMEOUT", "30", "seconds each step may take; a slower step fails the round as a timeout"),
         // Delivery
         s("INGEST_URL", "", "clowder-ingest base URL, e.g. https://metrics.example.org; empty = write JSON lines to OUTPUT_FILE"),
         s("OUTPUT_FILE", "-", "with no INGEST_URL: where closed windows go as JSON lines; - = standard output"),

@@ -7,6 +7,7 @@ import Logging
 import MetricsModel
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// The agent: tails the access logs, aggregates, probes, spools and forwards —
 /// the `clowder-agent run` command as a swift-service-lifecycle `Service`.
@@ -30,6 +31,8 @@ public final class AgentRuntime: Service, Sendable {
     let collector: Collector
     let delivery: Delivery?
     let probeQueue: ProbeQueue
+    /// The queue and journey probes (their settings are not ``ProbeSettings``).
+    let extraJobs: [any ProbeJob]
 
     /// Opens the spool, restores the saved state (log offsets, open windows,
     /// pending batch) and checks the access logs can be read.
@@ -61,6 +64,7 @@ public final class AgentRuntime: Service, Sendable {
         } catch {
             throw RuntimeError(.spool, "cannot open the spool \(configuration.spoolPath) (CLOWDER_METRICS_SPOOL_PATH): \(error)")
         }
+        extraJobs = try configuration.extraProbeJobs(logger: logger)
         let output = configuration.ingestURL == nil ? try JSONLinesOutput(path: configuration.outputFile) : nil
         collector = try Collector(
             configuration: configuration, delivery: delivery, spool: spool, output: output, probes: probeQueue, logger: logger)
@@ -70,19 +74,28 @@ public final class AgentRuntime: Service, Sendable {
     public func run() async throws {
         delivery?.start()
         let queue = probeQueue
+        let extraJobs = self.extraJobs
         let probeTask: Task<Void, Never>? =
             configuration.probes
             ? Task {
                 let scheduler = ProbeScheduler(
-                    settings: configuration.probeSettings, identity: configuration.identity, logger: logger)
+                    settings: configuration.probeSettingsWithExtraJobs, identity: configuration.identity, logger: logger,
+                    extraJobs: extraJobs)
                 await scheduler.run(emit: { points, events in queue.append(points, events) })
             } : nil
         let collector = self.collector
+        // SIGHUP re-reads the NGINX configuration (CLOWDER_METRICS_NGINX_CONFIG), like `nginx -s reload`.
+        let reloadTask: Task<Void, Never>? =
+            configuration.discoversLogs
+            ? Task {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) { collector.requestReload() }
+            } : nil
+        defer { reloadTask?.cancel() }
         logger.info(
             "clowder-agent \(AgentVersion.current) started",
             metadata: [
                 "agent": "\(configuration.agentID)", "region": "\(configuration.region)",
-                "logs": "\(configuration.accessLogs.joined(separator: ","))",
+                "logs": "\(configuration.discoversLogs ? "from NGINX_CONFIG=\(configuration.nginxConfig ?? "")" : configuration.accessLogs.joined(separator: ","))",
                 "output": "\(configuration.ingestURL ?? configuration.outputFile)",
             ])
         await withGracefulShutdownHandler {

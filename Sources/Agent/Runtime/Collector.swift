@@ -24,8 +24,6 @@ import Synchronization
 /// crash between the two can repeat those lines' windows once; the spool has
 /// no such gap).
 final class Collector: @unchecked Sendable {
-    static let stateLogTail = "logtail"
-    static let statePipeline = "pipeline"
 
     let configuration: AgentConfiguration
     let logger: Logger
@@ -38,12 +36,18 @@ final class Collector: @unchecked Sendable {
     let stopRequested = Atomic<Bool>(false)
     private let failureBox = Mutex<RuntimeError?>(nil)
 
-    var tail: LogTail?
-    var pipeline: AccessLogPipeline?
+    /// The logs tailed, each with its own format (one for `CLOWDER_METRICS_ACCESS_LOG`, one per
+    /// access log found with `CLOWDER_METRICS_NGINX_CONFIG`).
+    var sources: [LogSource] = []
+    /// Files whose change re-reads the NGINX configuration, and their last fingerprint.
+    var watched: [String] = []
+    var watchedFingerprint = FileFingerprint([])
+    var nextWatchCheck = ContinuousClock.now
+    let reloadRequested = Atomic<Bool>(false)
+    /// State saved for sources not opened yet (a discovered log whose tail could not start).
+    var savedState: [String: [UInt8]] = [:]
     var nextStatsNanoseconds: Int64
     var dirty = false
-    /// Malformed-line samples of the pipeline already logged (it keeps the first 5).
-    var loggedMalformedSamples = 0
 
     /// What is left for ``Delivery/shutdown(points:events:state:grace:)`` after the loop (ingest mode).
     var final: (points: [Point], events: [ClowderEvent], state: [String: [UInt8]])?
@@ -69,31 +73,86 @@ final class Collector: @unchecked Sendable {
         }
         let window = Int64(configuration.windowSeconds) * 1_000_000_000
         nextStatsNanoseconds = (Self.wallNanoseconds() / window + 1) * window
+        // Only the log sources' entries: each is taken out when its source opens.
+        savedState = state.filter { LogSource.isSourceKey($0.key) }
         if configuration.tailsLogs {
-            let format = try configuration.resolvedLogFormat()
-            let pipelineConfiguration = AccessLogPipelineConfiguration(
-                logFormat: format, prefix: configuration.contextPrefix, windowSeconds: configuration.windowSeconds,
-                latenessSeconds: configuration.allowedLatenessSeconds, tags: configuration.baseTags,
-                emitEvents: configuration.emitEvents)
-            do {
-                if let saved = state[Self.statePipeline] {
-                    pipeline = try AccessLogPipeline(configuration: pipelineConfiguration, snapshot: saved)
-                } else {
-                    pipeline = try AccessLogPipeline(configuration: pipelineConfiguration)
+            let found = try configuration.logSources()
+            logFindings(found)
+            for spec in found.specs {
+                do {
+                    sources.append(try LogSource(spec: spec, configuration: configuration, state: &savedState))
+                } catch let error as RuntimeError where configuration.discoversLogs {
+                    // One discovered log that cannot be tailed does not stop the others; a reload retries it.
+                    logger.error("\(error)")
                 }
-            } catch {
-                throw RuntimeError(.logFormat, "cannot use the saved aggregation state or the log format: \(error)")
             }
-            do {
-                if let saved = state[Self.stateLogTail] {
-                    tail = try LogTail(paths: configuration.accessLogs, options: configuration.logTailOptions, checkpointData: saved)
-                } else {
-                    tail = try LogTail(paths: configuration.accessLogs, options: configuration.logTailOptions)
-                }
-            } catch {
-                throw RuntimeError(.accessLog, "cannot tail CLOWDER_METRICS_ACCESS_LOG: \(error)")
+            watched = found.watched
+            watchedFingerprint = FileFingerprint(watched)
+        }
+    }
+
+    /// Logs what the NGINX configuration names and what the agent does with each directive.
+    func logFindings(_ found: DiscoveredLogs) {
+        for f in found.findings {
+            if f.tailed && f.kind == .file {
+                logger.info("access log found in the NGINX configuration", metadata: ["directive": "\(f)"])
+            } else {
+                logger.warning("access_log directive", metadata: ["directive": "\(f)"])
             }
         }
+        if configuration.discoversLogs {
+            logger.info("tailing the access logs NGINX writes",
+                        metadata: ["logs": "\(found.specs.map { "\($0.key) (\($0.format.name ?? $0.format.string))" }.joined(separator: ", "))"])
+        }
+    }
+
+    /// Asks the loop to read the NGINX configuration again (SIGHUP).
+    func requestReload() { reloadRequested.store(true, ordering: .releasing) }
+
+    /// With discovered logs: re-reads the NGINX configuration when asked or when a watched file
+    /// changed; keeps the sources whose path and format stay, closes the windows of those gone
+    /// (their points are returned), opens the new ones. A configuration that cannot be read keeps
+    /// the current sources.
+    func reloadIfNeeded(points: inout [Point], events: inout [ClowderEvent]) {
+        guard configuration.discoversLogs else { return }
+        var reload = reloadRequested.exchange(false, ordering: .acquiringAndReleasing)
+        let now = ContinuousClock.now
+        if now >= nextWatchCheck {
+            nextWatchCheck = now + .seconds(2)
+            let fp = FileFingerprint(watched)
+            if fp != watchedFingerprint {
+                watchedFingerprint = fp
+                reload = true
+            }
+        }
+        guard reload else { return }
+        let found: DiscoveredLogs
+        do { found = try configuration.discoverLogs() } catch {
+            logger.error("reloading the NGINX configuration failed; the agent keeps tailing what it tailed", metadata: ["error": "\(error)"])
+            return
+        }
+        logFindings(found)
+        watched = found.watched
+        watchedFingerprint = FileFingerprint(watched)
+        var next: [LogSource] = []
+        for spec in found.specs {
+            if let s = sources.first(where: { $0.spec == spec }) { next.append(s); continue }
+            do {
+                next.append(try LogSource(spec: spec, configuration: configuration, state: &savedState))
+                logger.info("now tailing \(spec.key) with log_format \(spec.format.name ?? spec.format.string)")
+            } catch {
+                logger.error("\(error)")
+            }
+        }
+        for s in sources where !next.contains(where: { $0 === s }) {
+            _ = readLines(s)
+            let closed = s.pipeline.closeAll()
+            points += closed.points
+            events += closed.events
+            logger.info("no longer tailing \(s.spec.key) (not in the NGINX configuration any more, or its format changed)")
+        }
+        sources = next
+        dirty = true
     }
 
     /// Asks the loop to close every window, spool and return.
@@ -105,7 +164,10 @@ final class Collector: @unchecked Sendable {
             while !stopRequested.load(ordering: .acquiring) {
                 let lines = try step()
                 if lines == 0 {
-                    if let tail { tail.waitForData(timeout: .milliseconds(250)) } else { usleep(250_000) }
+                    // Each source's tail waits on its own inotify descriptor: share the 250 ms between them.
+                    if sources.isEmpty { usleep(250_000) }
+                    let share = Duration.milliseconds(max(10, 250 / max(1, sources.count)))
+                    for s in sources { s.tail.waitForData(timeout: share) }
                 }
             }
             try finish()
@@ -124,10 +186,11 @@ final class Collector: @unchecked Sendable {
         var lines = 0
         var points: [Point] = []
         var events: [ClowderEvent] = []
-        if let tail, pipeline != nil {
-            lines = readLines(tail)
-            logNewMalformedSamples()
-            let closed = pipeline!.takeClosed()
+        reloadIfNeeded(points: &points, events: &events)
+        for s in sources {
+            lines += readLines(s)
+            logNewMalformedSamples(s)
+            let closed = s.pipeline.takeClosed()
             points += closed.points
             events += closed.events
         }
@@ -147,23 +210,25 @@ final class Collector: @unchecked Sendable {
 
     /// Logs the first malformed lines of this run (up to the pipeline's 5 samples), so an operator
     /// sees which lines do not match the format; all of them are counted in `malformed_lines`.
-    func logNewMalformedSamples() {
-        guard let samples = pipeline?.malformedSamples, samples.count > loggedMalformedSamples else { return }
-        for sample in samples[loggedMalformedSamples...] {
+    func logNewMalformedSamples(_ source: LogSource) {
+        let samples = source.pipeline.malformedSamples
+        guard samples.count > source.loggedMalformedSamples else { return }
+        for sample in samples[source.loggedMalformedSamples...] {
             logger.warning(
                 "a line does not match the log format; it is counted in malformed_lines",
-                metadata: ["log_format": "\(configuration.logFormat)", "line": "\(sample.text)"])
+                metadata: ["log_format": "\(source.spec.format.name ?? source.spec.format.string)",
+                           "access_log": "\(source.spec.paths.joined(separator: ","))", "line": "\(sample.text)"])
         }
-        loggedMalformedSamples = samples.count
+        source.loggedMalformedSamples = samples.count
         if samples.count >= 5 {
             logger.warning("further malformed lines are counted in malformed_lines (the agent point), not logged")
         }
     }
 
-    func readLines(_ tail: LogTail) -> Int {
-        let pipeline = self.pipeline!
+    func readLines(_ source: LogSource) -> Int {
+        let pipeline = source.pipeline
         do {
-            return try tail.poll { line in _ = pipeline.add(line: line) }
+            return try source.tail.poll { line in _ = pipeline.add(line: line) }
         } catch {
             // A log that disappears or cannot be read for a while is not fatal.
             logger.warning("reading the access logs: \(error)")
@@ -175,9 +240,9 @@ final class Collector: @unchecked Sendable {
     func finish() throws {
         var points: [Point] = []
         var events: [ClowderEvent] = []
-        if let tail, pipeline != nil {
-            _ = readLines(tail)
-            let closed = pipeline!.closeAll()
+        for s in sources {
+            _ = readLines(s)
+            let closed = s.pipeline.closeAll()
             points += closed.points
             events += closed.events
         }
@@ -195,8 +260,10 @@ final class Collector: @unchecked Sendable {
 
     func statsPoint(at time: Int64) -> Point {
         let stats = delivery?.stats ?? spool.stats
-        if let tail { stats.linesRead.store(Int64(tail.stats.lines), ordering: .relaxed) }
-        if let pipeline { stats.malformedLines.store(Int64(pipeline.malformedCount), ordering: .relaxed) }
+        if !sources.isEmpty {
+            stats.linesRead.store(sources.reduce(0) { $0 + Int64($1.tail.stats.lines) }, ordering: .relaxed)
+            stats.malformedLines.store(sources.reduce(0) { $0 + Int64($1.pipeline.malformedCount) }, ordering: .relaxed)
+        }
         return stats.point(agent: configuration.identity, timeNanoseconds: time)
     }
 
@@ -233,9 +300,12 @@ final class Collector: @unchecked Sendable {
 
     /// The log offsets and the open windows, saved with every commit.
     func callerState() -> [String: [UInt8]] {
-        var state: [String: [UInt8]] = [:]
-        if let tail { state[Self.stateLogTail] = tail.checkpointData() }
-        if let pipeline { state[Self.statePipeline] = pipeline.snapshot() }
+        // State of sources that could not be opened yet is kept for when they can.
+        var state = savedState
+        for s in sources {
+            state[LogSource.tailKey(s.spec.key)] = s.tail.checkpointData()
+            state[LogSource.pipelineKey(s.spec.key)] = s.pipeline.snapshot()
+        }
         return state
     }
 
@@ -248,7 +318,7 @@ final class Collector: @unchecked Sendable {
 
 extension AgentConfiguration {
     /// The recommended format (`deploy/nginx/clowder_metrics.conf`): combined plus
-    /// `$request_time $upstream_response_time $connection $connection_requests`.
+    /// `$request_time $upstream_response_time $connection $connection_requests $request_length`.
     public static let clowderMetricsLogFormat = LogFormat.clowderMetricsString
 
     /// The log format from `CLOWDER_METRICS_LOG_FORMAT`: `combined`, `clowder_metrics`,

@@ -10,6 +10,8 @@ public struct RuntimeError: Error, CustomStringConvertible, Sendable {
         case spool
         /// The JSON-lines output cannot be written.
         case output
+        /// A probe cannot be set up (e.g. its credentials file cannot be read).
+        case probe
     }
 
     public var code: Code

@@ -27,6 +27,8 @@ public final class ProbeScheduler: Sendable {
     /// The agent's identity (tags).
     public let identity: AgentIdentity
     private let logger: Logger
+    /// Jobs made outside ``ProbeSettings`` (the RabbitMQ queue and journey probes), run like the others.
+    let extraJobs: [any ProbeJob]
 
     /// - Parameters:
     ///   - settings: targets and options.
@@ -37,6 +39,15 @@ public final class ProbeScheduler: Sendable {
         self.settings = settings
         self.identity = identity
         self.logger = logger
+        extraJobs = []
+    }
+
+    /// A scheduler that also runs `extraJobs` (each at `settings.interval(for: job.target)`).
+    init(settings: ProbeSettings, identity: AgentIdentity, logger: Logger, extraJobs: [any ProbeJob]) {
+        self.settings = settings
+        self.identity = identity
+        self.logger = logger
+        self.extraJobs = extraJobs
     }
 
     /// Probes every target until the calling task is cancelled.
@@ -58,6 +69,7 @@ public final class ProbeScheduler: Sendable {
         if let url = settings.stubStatusURL {
             jobs.append(StubStatusProbeJob(url: url, settings: settings, identity: identity, logger: logger))
         }
+        jobs += extraJobs
         let stop = ProbeStopSignal()
         let state = RunState(live: jobs.count)
         let start = ProbeClock.monotonicNanoseconds()
