@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   libcurl4-openssl-dev libpcre2-dev librabbitmq-dev libsqlite3-dev zlib1g-dev pkg-config
   nginx-light rabbitmq-server influxdb postgresql
-  python3-venv iproute2 libcap2-bin procps systemd util-linux openssl curl bc
+  python3-venv python3-pika iproute2 libcap2-bin procps systemd util-linux openssl curl bc
   goaccess mtail prometheus-blackbox-exporter hyperfine time
 )
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the servers the tests need, from Debian's packages, on loopback:
-#   RabbitMQ 3.x  amqp://guest:guest@127.0.0.1:5672
+#   RabbitMQ 3.x  amqp://guest:guest@127.0.0.1:5672, management API http://127.0.0.1:15672
 #   InfluxDB 1.x  http://127.0.0.1:8086 (meta/data under $CLOWDER_TEST_STATE)
 #   PostgreSQL 15 postgres://postgres@127.0.0.1:5432/clowder_test (trust on loopback)
 # A server already answering on its port is left alone. Exits non-zero if one
@@ -20,6 +20,13 @@ if ! port_open 5672; then
   echo "start-servers: starting RabbitMQ"
   rabbitmq-server -detached >/dev/null 2>&1 || true
   wait_port 5672 60 RabbitMQ
+fi
+# The management API (http://127.0.0.1:15672/api/, guest/guest on loopback) for the agent's queue
+# probe; enabling it on a running node needs no restart, and an enabled plugin is left as it is.
+if ! port_open 15672; then
+  echo "start-servers: enabling rabbitmq_management"
+  rabbitmq-plugins enable rabbitmq_management >/dev/null
+  wait_port 15672 60 "RabbitMQ management"
 fi
 
 # InfluxDB 1.x

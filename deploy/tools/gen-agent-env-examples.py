@@ -13,7 +13,8 @@ import pathlib, re, sys
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TABLE = ROOT / "Sources/Agent/Config/ConfigKeys.swift"
 
-SECTIONS = {"Identity": "Identity", "Access logs": "Access logs", "Probes": "Probes", "Delivery": "Delivery"}
+SECTIONS = {"Identity": "Identity", "Access logs": "Access logs", "Probes": "Probes", "Extractor queues": "Extractor queues",
+            "Journey probe": "Journey probe", "Delivery": "Delivery"}
 
 SITE = {
     "title": "Clowder Metrics agent beside NGINX: tails the site's access log and probes the local site.",

@@ -8,7 +8,7 @@ query against a real InfluxDB loaded with data shaped like the sinks write and
 checks that the aliases come back. Re-run after editing:
     python3 deploy/tools/gen-grafana-dashboards.py
 Measurements, tags and fields are the ones in DESIGN.md (Aggregator, Probes) and
-the code: nginx_access, http_response, ping, nginx, agent, events.
+the code: nginx_access, http_response, ping, nginx, agent, events, rabbitmq_queue.
 """
 import json, pathlib
 
@@ -218,9 +218,42 @@ def agents():
     return b
 
 
+def extractors():
+    w = '"region" =~ /^$region$/ AND "queue" =~ /^$queue$/ AND $timeFilter'
+    b = Board("clowder-extractors", "Clowder extractor queues (RabbitMQ)",
+              "Measurement rabbitmq_queue: one point per queue and round of the agent's queue probe "
+              "(CLOWDER_METRICS_RABBITMQ_URL, RabbitMQ's management API). The alert rule "
+              "\"Extractor queue growing with no consumer\" is in provisioning/alerting/clowder-extractors.yaml.", [
+                  variable("region", 'SHOW TAG VALUES FROM "rabbitmq_queue" WITH KEY = "region"'),
+                  variable("queue", 'SHOW TAG VALUES FROM "rabbitmq_queue" WITH KEY = "queue" WHERE "region" =~ /^$region$/'),
+              ])
+    b.row("Queues")
+    b.panel("Messages waiting per queue", [
+        'SELECT last("messages_ready") AS "messages_ready" FROM "rabbitmq_queue" WHERE %s GROUP BY time($__interval), "queue" fill(previous)' % w],
+        description="Messages ready for an extractor (not yet delivered). A line that keeps rising while its queue has no "
+        "consumer is what the alert fires on.")
+    b.panel("Consumers per queue", [
+        'SELECT last("consumers") AS "consumers" FROM "rabbitmq_queue" WHERE %s GROUP BY time($__interval), "queue" fill(previous)' % w],
+        description="Extractor processes attached to each queue; 0 means nothing works it off.")
+    b.panel("Publish and deliver rates", [
+        'SELECT mean("messages_publish_rate") AS "messages_publish_rate", mean("messages_deliver_rate") AS "messages_deliver_rate" '
+        'FROM "rabbitmq_queue" WHERE %s GROUP BY time($__interval), "queue" fill(none)' % w],
+        unit="short", description="Messages per second, RabbitMQ's own rates (message_stats publish_details / deliver_get_details).")
+    b.panel("Being processed (unacknowledged)", [
+        'SELECT last("messages_unacknowledged") AS "messages_unacknowledged" FROM "rabbitmq_queue" WHERE %s GROUP BY time($__interval), "queue" fill(previous)' % w],
+        description="Delivered to an extractor and not yet acknowledged.")
+    b.panel("Queues now", [
+        'SELECT last("messages_ready") AS "messages_ready", last("messages_unacknowledged") AS "messages_unacknowledged", '
+        'last("consumers") AS "consumers", last("idle") AS "idle" FROM "rabbitmq_queue" WHERE %s GROUP BY "queue", "kind"' % w],
+        kind="table", fmt="table", width=24,
+        description="The newest figures of each queue in range; idle = 1: messages wait and no consumer is attached. "
+        "kind: extractor (extractors.NAME), error (error.NAME), other.")
+    return b
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    for b in (traffic(), probes(), agents()):
+    for b in (traffic(), probes(), agents(), extractors()):
         path = OUT / (b.uid + ".json")
         path.write_text(json.dumps(b.json(), indent=2) + "\n")
         print("wrote", path.relative_to(ROOT))

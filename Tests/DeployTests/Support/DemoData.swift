@@ -123,6 +123,23 @@ struct DemoData {
                                     timeNanoseconds: t))
             }
         }
+        // rabbitmq_queue, per minute: an extractor queue worked off by one consumer and its error queue
+        // with none (deterministic from the minute, so the random sequence of the data above is unchanged).
+        for minute in 0..<(Self.duration / 60) {
+            let t = (Self.start + minute * 60 + 60) * ns
+            for (queue, kind, consumers) in [("extractors.ncsa.image.preview", "extractor", Int64(1)), ("error.ncsa.image.preview", "error", Int64(0))] {
+                let ready = consumers == 0 ? minute : (minute * 7) % 40
+                points.append(Point(
+                    measurement: "rabbitmq_queue",
+                    tags: ["agent": "web-1", "host": "web-1", "region": Self.site.region, "queue": queue, "vhost": "/",
+                           "kind": kind, "extractor": "ncsa.image.preview"],
+                    fields: ["messages": .int(ready + consumers), "messages_ready": .int(ready), "messages_unacknowledged": .int(consumers),
+                             "consumers": .int(consumers), "messages_publish_rate": .double(Double(minute % 5) / 10),
+                             "messages_deliver_rate": .double(consumers == 0 ? 0 : Double(minute % 4) / 10),
+                             "idle": .int(consumers == 0 && ready > 0 ? 1 : 0)],
+                    timeNanoseconds: t))
+            }
+        }
         // Clowder events: views and downloads of a few resources.
         let resources = (0..<12).map { i in String(repeating: "0", count: 22) + String(format: "%02x", i) }
         for i in 0..<600 {
