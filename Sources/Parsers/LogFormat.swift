@@ -113,14 +113,17 @@ public struct LogFormat: Sendable, Hashable {
     }
 
     /// A format given on a command line or in configuration: a name defined in `formats` (e.g.
-    /// read from `nginx -T`), `combined`, `clowder_metrics`, or else a format string.
+    /// read from `nginx -T`), `combined`, `clowder_metrics`, a name of ``namedFormats``
+    /// (`combined_xff`, `combined_host`, `ingress_nginx`, `traefik_clf`), or else a format string.
     /// - Throws: ``ParserError`` `.format` when `text` looks like a name (no `$`) but is not known.
     public static func resolve(_ text: String, formats: [String: LogFormat] = [:]) throws -> LogFormat {
         if let f = formats[text] { return f }
         if text == "combined" { return .combined }
         if text == "clowder_metrics" { return .clowderMetrics }
+        if let f = named(text) { return f }
         guard text.contains("$") else {
-            let known = (["combined", "clowder_metrics"] + formats.keys.sorted().filter { $0 != "clowder_metrics" })
+            let known = (["combined", "clowder_metrics"] + namedFormats.keys.sorted()
+                + formats.keys.sorted().filter { $0 != "clowder_metrics" && namedFormats[$0] == nil })
                 .joined(separator: ", ")
             throw ParserError(.format, "unknown log_format name \"\(text)\" (known: \(known); or give a format string with $variables)",
                               key: text)
