@@ -84,13 +84,20 @@ public final class AgentRuntime: Service, Sendable {
                 await scheduler.run(emit: { points, events in queue.append(points, events) })
             } : nil
         let collector = self.collector
-        // SIGHUP re-reads the NGINX configuration (CLOWDER_METRICS_NGINX_CONFIG), like `nginx -s reload`.
-        let reloadTask: Task<Void, Never>? =
-            configuration.discoversLogs
-            ? Task {
-                for await _ in await UnixSignalsSequence(trapping: .sighup) { collector.requestReload() }
-            } : nil
-        defer { reloadTask?.cancel() }
+        // SIGHUP re-reads the NGINX configuration (CLOWDER_METRICS_NGINX_CONFIG), like `nginx -s reload`;
+        // without it SIGHUP is trapped all the same (logged), so `systemctl reload` never ends the agent.
+        let reloadLogger = self.logger
+        let discovers = configuration.discoversLogs
+        let reloadTask = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                if discovers {
+                    collector.requestReload()
+                } else {
+                    reloadLogger.notice("SIGHUP: nothing to reload (the access logs come from CLOWDER_METRICS_ACCESS_LOG)")
+                }
+            }
+        }
+        defer { reloadTask.cancel() }
         logger.info(
             "clowder-agent \(AgentVersion.current) started",
             metadata: [

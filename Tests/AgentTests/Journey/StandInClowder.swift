@@ -12,7 +12,7 @@ import Glibc
 /// - Every `/api` request must carry `X-API-Key: ` ``apiKey`` (else 401).
 /// - `POST /_control {"step": S, "mode": M, "times": N}` makes the next N requests of step S fail:
 ///   `status` (HTTP 500), `body` (a wrong body: `unhealthy`, not JSON, an HTML page, no `id`,
-///   other bytes), `slow` (answers after 3 s; an upload that is slow stores nothing).
+///   other bytes), `slow` (answers after 4 s; an upload that is slow stores nothing).
 final class StandInClowder {
     static let apiKey = "journey-test-key-0123456789"
     static let fileID = "5f0c1a2b3c4d5e6f7a8b9c0d"
@@ -49,7 +49,7 @@ final class StandInClowder {
             def step(self, name, ok):
                 mode = fault(name)
                 if mode == "slow":
-                    time.sleep(3)
+                    time.sleep(4)
                     if name == "upload": return self.send(200, '{"slow": true}')
                 if mode == "status": return self.send(500, '{"error": "injected"}')
                 return ok(mode == "body")
