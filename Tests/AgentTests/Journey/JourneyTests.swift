@@ -136,3 +136,55 @@ struct JourneyTests {
         #expect(Self.double(point, "status_time") == nil)
     }
 }
+
+/// The journey probe as the agent runs it: `clowder-agent check` and `run` with only
+/// `CLOWDER_METRICS_JOURNEY_*` set, against the stand-in Clowder.
+@Suite("clowder-agent run: journey probe settings", .serialized, .ownThreads)
+struct JourneyRunTests {
+    @Test("check lists the keys' problems; run writes clowder_journey points with every step passed")
+    func run() throws {
+        let clowder = try StandInClowder()
+        defer { clowder.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try StandInClowder.apiKey.write(toFile: dir.file("key"), atomically: true, encoding: .utf8)
+        var env = """
+            CLOWDER_METRICS_JOURNEY_URL=\(clowder.baseURL)
+            CLOWDER_METRICS_JOURNEY_API=v2
+            CLOWDER_METRICS_JOURNEY_API_KEY_FILE=\(dir.file("key"))
+            CLOWDER_METRICS_JOURNEY_FILE_ID=\(StandInClowder.fileID)
+            CLOWDER_METRICS_JOURNEY_INTERVAL=1
+            CLOWDER_METRICS_OUTPUT_FILE=\(dir.file("out.jsonl"))
+            CLOWDER_METRICS_SPOOL_PATH=\(dir.file("state.db"))
+            """
+        try env.write(toFile: dir.file("agent.env"), atomically: true, encoding: .utf8)
+        let missing = try AgentProcess.run(["check", "--env-file", dir.file("agent.env")])
+        #expect(missing.status == 78, "\(missing.out)\(missing.err)")
+        #expect((missing.out + missing.err).contains("CLOWDER_METRICS_JOURNEY_DATASET_ID"))
+        env += "\nCLOWDER_METRICS_JOURNEY_DATASET_ID=\(StandInClowder.datasetID)\n"
+        try env.write(toFile: dir.file("agent.env"), atomically: true, encoding: .utf8)
+        let check = try AgentProcess.run(["check", "--env-file", dir.file("agent.env")])
+        #expect(check.status == 0, "\(check.out)\(check.err)")
+
+        let agent = try AgentProcess(["run", "--env-file", dir.file("agent.env")])
+        var points: [[String: Any]] = []
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, points.count < 2 {
+            let text = (try? String(contentsOfFile: dir.file("out.jsonl"), encoding: .utf8)) ?? ""
+            points = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["measurement"] as? String == "clowder_journey" }
+            usleep(200_000)
+        }
+        #expect(agent.terminate() == 0)
+        #expect(points.count >= 2)
+        for p in points {
+            let tags = p["tags"] as? [String: String] ?? [:]
+            let fields = p["fields"] as? [String: Any] ?? [:]
+            #expect(tags["failed_step"] == "none", "\(p)")
+            #expect(tags["api"] == "v2")
+            #expect(fields["up"] as? Int == 1)
+            #expect(fields["bytes_up"] as? Int == 4096)
+        }
+        #expect(try clowder.fileIDs() == [StandInClowder.fileID])
+    }
+}
