@@ -104,7 +104,10 @@ def traffic():
     b.panel("Uploads, deletes, extractions", [q(["uploads", "deletes", "extractions"])], stack=True)
     b.row("Responses")
     b.panel("Status classes", [q(["status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx"])], stack=True)
-    b.panel("Bytes sent", [q(["bytes_sent"])], unit="bytes")
+    b.panel("Bytes sent, downloaded and uploaded", [q(["bytes_sent", "download_bytes", "upload_bytes"])], unit="bytes",
+            description="bytes_sent: every response body ($body_bytes_sent); download_bytes: of downloads; upload_bytes: "
+            "$request_length of answered uploads (needs $request_length, in the recommended format). Bytes removed by deletes "
+            "cannot be seen in an access log.")
     b.panel("Request time quantiles (worst virtual host)",
             [q(["request_time_p50", "request_time_p90", "request_time_p99", "request_time_max"], agg="max", extra="").replace(" fill(0)", " fill(none)")],
             unit="s", description="The largest per-window quantile among the selected virtual hosts ($request_time; "

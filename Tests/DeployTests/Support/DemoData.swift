@@ -52,6 +52,9 @@ struct DemoData {
                     f["requests"] = .int(requests)
                     f["status_2xx"] = .int(requests / 2)
                     f["bytes_sent"] = .int(requests * (10_000 + next(90_000)))
+                    // Derived, not drawn, so that the random sequence of the other fields stays as it was.
+                    f["download_bytes"] = .int((f["download_file"]?.intValue ?? 0) * 250_000)
+                    f["upload_bytes"] = .int((f["uploads"]?.intValue ?? 0) * 1_000_000)
                     f["distinct_clients"] = .int(20 + next(50))
                     f["distinct_connections"] = .int(30 + next(60))
                     let p50 = Double(10 + next(40)) / 1000
