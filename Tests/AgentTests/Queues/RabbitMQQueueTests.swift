@@ -98,6 +98,7 @@ struct RabbitMQQueueTests {
         #expect(Self.field(before, "consumers") == 0)
         #expect(Self.field(before, "messages_unacknowledged") == 0)
         #expect(Self.field(before, "idle") == 1)
+        #expect(Self.field(before, "messages_publish") == n)  // message_stats.publish: every message published so far
         let tags = before["tags"] as? [String: String] ?? [:]
         #expect(tags["kind"] == "extractor")
         #expect(tags["extractor"] == String(queue.dropFirst("extractors.".count)))
@@ -119,6 +120,7 @@ struct RabbitMQQueueTests {
         }
         let after = try #require(working, "no point with consumers = 1 and fewer than \(n) ready")
         #expect(Self.field(after, "idle") == 0)
+        #expect((Self.field(after, "messages_deliver_get") ?? 0) > 0)
         #expect(agent.terminate() == 0)
         let text = try String(contentsOfFile: dir.file("out.jsonl"), encoding: .utf8)
         #expect(text.contains("\"rabbitmq_api\""))
