@@ -114,7 +114,7 @@ public struct LogFormat: Sendable, Hashable {
 
     /// A format given on a command line or in configuration: a name defined in `formats` (e.g.
     /// read from `nginx -T`), `combined`, `clowder_metrics`, a name of ``namedFormats``
-    /// (`combined_xff`, `combined_host`, `ingress_nginx`, `traefik_clf`), or else a format string.
+    /// (`combined_xff`, `combined_host`, `ingress_nginx`, `traefik_clf`, `traefik_json`), or else a format string.
     /// - Throws: ``ParserError`` `.format` when `text` looks like a name (no `$`) but is not known.
     public static func resolve(_ text: String, formats: [String: LogFormat] = [:]) throws -> LogFormat {
         if let f = formats[text] { return f }

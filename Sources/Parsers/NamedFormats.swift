@@ -8,8 +8,7 @@
 /// | `ingress_nginx` | ingress-nginx (Clowder's Helm chart), its default `log-format-upstream` ("upstreaminfo") | see ``ingressNginxString`` |
 /// | `traefik_clf` | Traefik's CLF access log (Clowder's docker-compose) | see ``traefikCLFString`` |
 ///
-/// Traefik's JSON access log (`format: json`) is not one of them: its members vary with the
-/// `fields` settings and cannot be written as one `log_format`.
+/// | `traefik_json` | Traefik's JSON access log | each object is first rewritten as a line of ``traefikJSONString`` by the agent's pipeline |
 extension LogFormat {
     /// ingress-nginx's default `log-format-upstream` (ingress-nginx docs, "Log format").
     public static let ingressNginxString =
@@ -22,12 +21,19 @@ extension LogFormat {
     public static let traefikCLFString =
         #"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent $traefik_referer "$http_user_agent" $traefik_request_count "$traefik_router_name" "$traefik_server_url" ${traefik_duration_ms}ms"#
 
+    /// The line the agent makes of each object of Traefik's JSON access log (`traefik_json`; the
+    /// agent's `TraefikJSONTranslator` writes it, with NGINX's default escaping). Traefik's
+    /// members vary with its `fields` settings, so the JSON itself is not matched by a pattern.
+    public static let traefikJSONString =
+        #"$msec $remote_addr "$request" $status $body_bytes_sent $request_length $request_time $host "$http_user_agent" "$http_referer""#
+
     /// The named formats: name → (format string, escaping).
     public static let namedFormats: [String: (string: String, escape: LogEscape)] = [
         "combined_xff": (combinedString + #" "$http_x_forwarded_for""#, .default),
         "combined_host": ("$host " + combinedString, .default),
         "ingress_nginx": (ingressNginxString, .default),
         "traefik_clf": (traefikCLFString, .none),
+        "traefik_json": (traefikJSONString, .default),
     ]
 
     /// The named format `name`, or nil when it is not one of ``namedFormats``.

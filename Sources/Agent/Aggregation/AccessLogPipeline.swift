@@ -63,6 +63,8 @@ public final class AccessLogPipeline {
     let logsRequestLength: Bool
     let bytesField: AccessField?
     let emitEvents: Bool
+    /// `traefik_json`: each line is a JSON object, rewritten by ``TraefikJSONTranslator`` first.
+    let translatesTraefikJSON: Bool
     @exclusivity(unchecked) var bots = BotCache()
     @exclusivity(unchecked) var record: AccessRecord
 
@@ -121,6 +123,7 @@ public final class AccessLogPipeline {
         bytesField = parser.logs(.bodyBytesSent) ? .bodyBytesSent : parser.logs(.bytesSent) ? .bytesSent : nil
         record = parser.makeRecord()
         emitEvents = configuration.emitEvents
+        translatesTraefikJSON = configuration.logFormat.name == "traefik_json"
     }
 
     // MARK: - Lines
@@ -130,6 +133,9 @@ public final class AccessLogPipeline {
     @discardableResult
     public func add(line: UnsafeRawBufferPointer) -> LineOutcome {
         lineCount &+= 1
+        if translatesTraefikJSON, let translated = TraefikJSONTranslator.translate(line) {
+            return translated.withUnsafeBytes { t in withUnsafeMutablePointer(to: &record) { add(t, $0) } }
+        }
         // Work on the record in place: passing `record` by value would retain and release its
         // storage several times per line.
         return withUnsafeMutablePointer(to: &record) { add(line, $0) }

@@ -30,7 +30,7 @@ public enum ConfigKeys {
         s("REGION", "local", "region tag on every point, e.g. eu-west"),
         // Access logs
         s("ACCESS_LOG", "", "access logs to tail: comma-separated paths or globs; empty = probe-only agent"),
-        s("LOG_FORMAT", "combined", "NGINX log_format: a name (combined, clowder_metrics, combined_xff, combined_host, ingress_nginx, traefik_clf, or one defined in NGINX_CONFIG) or the format string"),
+        s("LOG_FORMAT", "combined", "NGINX log_format: a name (combined, clowder_metrics, combined_xff, combined_host, ingress_nginx, traefik_clf, traefik_json, or one defined in NGINX_CONFIG) or the format string"),
         s("NGINX_CONFIG", "", "file with `nginx -T` output or nginx.conf, or `auto` to run NGINX_COMMAND; with ACCESS_LOG empty the agent tails every access_log it names, each in its own format (re-read on SIGHUP and when the file changes); with ACCESS_LOG set, only log_format definitions are read from it"),
         s("NGINX_COMMAND", "nginx -T", "with NGINX_CONFIG=auto: the command (no shell; words split at blanks) that prints NGINX's whole configuration, e.g. nginx -T -c /etc/nginx/nginx.conf"),
         s("READ_FROM", "end", "where to start in files already present at the first start: end | start"),
