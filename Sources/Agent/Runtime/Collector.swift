@@ -17,7 +17,9 @@ import Synchronization
 /// Exactly once: the LogTail checkpoints (offset of the last line handed to the
 /// pipeline), the pipeline's snapshot (its open windows) and the batcher's
 /// pending points are stored in the SAME SQLite transaction as the batches
-/// they produced (``Spool/commit(batches:state:)``). A restart restores all
+/// they produced (``Spool/commit(batches:state:)``), and the position each
+/// file is first read from is committed before its first line is read (at a
+/// first start, and when a file appears later). A restart restores all
 /// three and reads on from the checkpoints, so a `kill -9` at any instant
 /// neither loses nor repeats a line. Without an ingest URL the closed windows
 /// are written as JSON lines first and the state committed right after (a
@@ -93,6 +95,26 @@ final class Collector: @unchecked Sendable {
             } catch {
                 throw RuntimeError(.accessLog, "cannot tail CLOWDER_METRICS_ACCESS_LOG: \(error)")
             }
+            // A first start happens once: the positions chosen now (the end of each file, or its start
+            // with READ_FROM=start; none when no file exists yet) are committed before any line is read,
+            // so a crash from here on resumes from them instead of skipping to the end again.
+            if state[Self.stateLogTail] == nil { try commitState() }
+        }
+    }
+
+    /// Commits the log positions and the open windows (and the batcher's open batch) alone, without
+    /// a batch: at a first start and whenever the tail begins to follow a file, before any of its
+    /// lines is read (see ``LogTail/poll(onNewFiles:_:)``).
+    /// - Throws: ``RuntimeError`` `.spool`.
+    func commitState() throws {
+        do {
+            if let delivery {
+                try delivery.submit(points: [], events: [], state: callerState())
+            } else {
+                _ = try spool.commit(batches: [], state: callerState())
+            }
+        } catch {
+            throw RuntimeError(.spool, "cannot write the log positions to the spool \(configuration.spoolPath): \(error)")
         }
     }
 
@@ -125,7 +147,7 @@ final class Collector: @unchecked Sendable {
         var points: [Point] = []
         var events: [ClowderEvent] = []
         if let tail, pipeline != nil {
-            lines = readLines(tail)
+            lines = try readLines(tail)
             logNewMalformedSamples()
             let closed = pipeline!.takeClosed()
             points += closed.points
@@ -160,10 +182,12 @@ final class Collector: @unchecked Sendable {
         }
     }
 
-    func readLines(_ tail: LogTail) -> Int {
+    func readLines(_ tail: LogTail) throws -> Int {
         let pipeline = self.pipeline!
         do {
-            return try tail.poll { line in _ = pipeline.add(line: line) }
+            return try tail.poll(onNewFiles: { try self.commitState() }) { line in _ = pipeline.add(line: line) }
+        } catch let error as RuntimeError {
+            throw error
         } catch {
             // A log that disappears or cannot be read for a while is not fatal.
             logger.warning("reading the access logs: \(error)")
@@ -176,7 +200,7 @@ final class Collector: @unchecked Sendable {
         var points: [Point] = []
         var events: [ClowderEvent] = []
         if let tail, pipeline != nil {
-            _ = readLines(tail)
+            _ = try readLines(tail)
             let closed = pipeline!.closeAll()
             points += closed.points
             events += closed.events
