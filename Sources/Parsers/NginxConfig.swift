@@ -34,6 +34,9 @@ public struct NginxConfig: Sendable {
     public private(set) var logFormatNames: [String] = []
     /// Every `access_log` directive that is not `off`.
     public private(set) var accessLogs: [AccessLog] = []
+    /// The names of every `server_name` directive, in order, without repeats (exact, `*.`/`.`
+    /// wildcards and `~regex` names as written; ngx_http_core_module, `server_name`).
+    public private(set) var serverNames: [String] = []
     /// The file the text came from, for error messages.
     public var file: String?
 
@@ -79,6 +82,8 @@ public struct NginxConfig: Sendable {
                     e.line = directive.line
                     throw e
                 }
+            case "server_name":
+                for name in directive.words.dropFirst() where !serverNames.contains(name) { serverNames.append(name) }
             case "access_log":
                 guard directive.words.count >= 2 else { continue }
                 let path = directive.words[1]

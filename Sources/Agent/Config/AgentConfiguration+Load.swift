@@ -217,7 +217,23 @@ struct Values {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
             throw fail("LOG_LEVEL", level, "expected trace, debug, info, notice, warning, error or critical")
         }
-        let config = AgentConfiguration(
+        let remoteUser = (raw("REMOTE_USER") ?? "drop").lowercased()
+        guard remoteUser == "drop" || remoteUser == "hash" else { throw fail("REMOTE_USER", remoteUser, "expected drop or hash") }
+        var remoteUserKeyFile: String?
+        if remoteUser == "hash" {
+            guard let f = raw("REMOTE_USER_KEY_FILE") else {
+                throw ConfigError(.missingKey, key: ConfigKeys.prefix + "REMOTE_USER_KEY_FILE", source: source(ConfigKeys.prefix + "REMOTE_USER"),
+                                  expected: "REMOTE_USER=hash needs REMOTE_USER_KEY_FILE: a file holding the key of the hash")
+            }
+            var st = stat()
+            guard access(f, R_OK) == 0, stat(f, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else {
+                throw fail("REMOTE_USER_KEY_FILE", f, "cannot read this file or it is empty; it must hold the key of the hash")
+            }
+            remoteUserKeyFile = f
+        }
+        let maxVhosts = try int("MAX_VHOSTS", 1...10_000, unit: "vhosts")
+        let topResources = try int("TOP_RESOURCES", 0...1000, unit: "resources")
+        var config = AgentConfiguration(
             agentID: raw("AGENT_ID") ?? hostName,
             host: raw("HOST") ?? hostName,
             region: raw("REGION") ?? "local",
@@ -255,6 +271,9 @@ struct Values {
             shutdownGraceSeconds: try seconds("SHUTDOWN_GRACE", 0...3600),
             logLevel: level
         )
+        config.maxVhosts = maxVhosts
+        config.topResources = topResources
+        config.remoteUserKeyFile = remoteUserKeyFile
         if config.tailsLogs {
             // The format is compiled here too, so `check` and `run` refuse a bad one with its file and line.
             do {

@@ -31,6 +31,13 @@ public struct AgentConfiguration: Sendable {
     public var allowedLatenessSeconds: Int
     /// `CLOWDER_METRICS_EMIT_EVENTS`.
     public var emitEvents: Bool
+    /// `CLOWDER_METRICS_MAX_VHOSTS`: vhosts with a point of their own per window.
+    public var maxVhosts: Int = VhostLimit.defaultMaxVhosts
+    /// `CLOWDER_METRICS_TOP_RESOURCES`: K of the per-window top resources (0: off).
+    public var topResources: Int = 10
+    /// `CLOWDER_METRICS_REMOTE_USER_KEY_FILE` when `CLOWDER_METRICS_REMOTE_USER=hash`; nil (`drop`):
+    /// `$remote_user` never leaves the agent.
+    public var remoteUserKeyFile: String? = nil
 
     // MARK: Probes
     /// `CLOWDER_METRICS_HTTP_TARGETS`: absolute http(s) URLs.

@@ -38,6 +38,10 @@ public enum ConfigKeys {
         s("WINDOW", "60", "aggregation window, seconds (UTC-aligned)"),
         s("ALLOWED_LATENESS", "30", "how long a window stays open after its end for late lines, seconds"),
         s("EMIT_EVENTS", "false", "also send one Clowder-style event per resource view, download, upload, delete, extraction: true | false"),
+        s("MAX_VHOSTS", "20", "vhosts with a point of their own per window (the first seen, among NGINX_CONFIG's server_names when given); other hosts count under vhost=other"),
+        s("TOP_RESOURCES", "10", "per window, the K most viewed and K most downloaded resources as nginx_top_resources points (0 = off)"),
+        s("REMOTE_USER", "drop", "$remote_user (any client sets it with Authorization: Basic): drop = never sent | hash = user_id of events as a keyed HMAC-SHA256 pseudonym"),
+        s("REMOTE_USER_KEY_FILE", "", "with REMOTE_USER=hash: file holding the hash key (keep it secret: without it the pseudonyms cannot be reversed)"),
         // Probes
         s("HTTP_TARGETS", "", "HTTP(S) URLs to probe, comma-separated (e.g. https://clowder.example.org/healthz)"),
         s("PING_TARGETS", "", "hosts to ping (ICMP), comma-separated"),

@@ -76,7 +76,8 @@ final class Collector: @unchecked Sendable {
             let pipelineConfiguration = AccessLogPipelineConfiguration(
                 logFormat: format, prefix: configuration.contextPrefix, windowSeconds: configuration.windowSeconds,
                 latenessSeconds: configuration.allowedLatenessSeconds, tags: configuration.baseTags,
-                emitEvents: configuration.emitEvents)
+                emitEvents: configuration.emitEvents, vhostLimit: try configuration.resolvedVhostLimit(),
+                remoteUserKey: try configuration.remoteUserKey(), topResources: configuration.topResources)
             do {
                 if let saved = state[Self.statePipeline] {
                     pipeline = try AccessLogPipeline(configuration: pipelineConfiguration, snapshot: saved)
