@@ -272,6 +272,7 @@ struct Values {
             logLevel: level
         )
         config.maxVhosts = maxVhosts
+        config.healthFileSetting = raw("HEALTH_FILE")
         config.topResources = topResources
         config.remoteUserKeyFile = remoteUserKeyFile
         if config.tailsLogs {

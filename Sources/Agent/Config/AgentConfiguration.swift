@@ -90,6 +90,15 @@ public struct AgentConfiguration: Sendable {
     public var shutdownGraceSeconds: Double
     /// `CLOWDER_METRICS_LOG_LEVEL`.
     public var logLevel: String
+    /// `CLOWDER_METRICS_HEALTH_FILE`, or nil for ``HealthFile/defaultName`` beside the spool.
+    public var healthFileSetting: String? = nil
+
+    /// Where the health file is written (``HealthFile``).
+    public var healthFile: String {
+        if let healthFileSetting { return healthFileSetting }
+        let folder = FileSystem.directory(of: spoolPath)
+        return (folder == "/" ? "" : folder) + "/" + HealthFile.defaultName
+    }
 
     /// Whether the agent tails logs (false: a probe-only agent, as in remote regions).
     public var tailsLogs: Bool { !accessLogs.isEmpty }

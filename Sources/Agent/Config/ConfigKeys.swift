@@ -67,6 +67,7 @@ public enum ConfigKeys {
         s("RETRY_INITIAL", "1", "first retry delay cap, seconds; the n-th retry waits a random 0…min(RETRY_MAX, RETRY_INITIAL·2ⁿ)"),
         s("RETRY_MAX", "300", "largest retry delay, seconds"),
         s("SHUTDOWN_GRACE", "10", "on SIGTERM, seconds to keep trying to send what is spooled"),
+        s("HEALTH_FILE", "", "health and counters in Prometheus text format, rewritten every 5 s for `clowder-agent health` and node_exporter's textfile collector (default: clowder-agent.prom beside SPOOL_PATH)"),
         s("LOG_LEVEL", "info", "agent log level: trace | debug | info | notice | warning | error | critical"),
     ]
 

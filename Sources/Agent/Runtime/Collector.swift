@@ -46,6 +46,11 @@ final class Collector: @unchecked Sendable {
     var dirty = false
     /// Malformed-line samples of the pipeline already logged (it keeps the first 5).
     var loggedMalformedSamples = 0
+    /// Health file (``HealthFile``): when the agent started and last read a line (epoch s), when to write next.
+    let startedSeconds = Double(Collector.wallNanoseconds()) / 1e9
+    var lastLineSeconds: Double = 0
+    var nextHealth = ContinuousClock.now
+    var healthWarned = false
 
     /// What is left for ``Delivery/shutdown(points:events:state:grace:)`` after the loop (ingest mode).
     var final: (points: [Point], events: [ClowderEvent], state: [String: [UInt8]])?
@@ -132,6 +137,7 @@ final class Collector: @unchecked Sendable {
                 }
             }
             try finish()
+            writeHealth(up: false)
         } catch let error as RuntimeError {
             logger.critical("\(error)")
             failureBox.withLock { $0 = error }
@@ -163,9 +169,45 @@ final class Collector: @unchecked Sendable {
             let window = Int64(configuration.windowSeconds) * 1_000_000_000
             nextStatsNanoseconds = (now / window + 1) * window
         }
-        if lines > 0 { dirty = true }
+        if lines > 0 {
+            dirty = true
+            lastLineSeconds = Double(now) / 1e9
+        }
         try deliver(points: points, events: events, flush: false)
+        if ContinuousClock.now >= nextHealth {
+            writeHealth(up: true)
+            nextHealth = ContinuousClock.now + HealthFile.interval
+        }
         return lines
+    }
+
+    /// Rewrites the health file (``HealthFile``); a failure is logged once and is not fatal.
+    func writeHealth(up: Bool) {
+        let stats = delivery?.stats ?? spool.stats
+        func v(_ a: borrowing Atomic<Int64>) -> Int64 { a.load(ordering: .relaxed) }
+        var h = HealthFile.Values(agent: configuration.agentID, region: configuration.region)
+        h.up = up
+        h.written = Double(Self.wallNanoseconds()) / 1e9
+        h.started = startedSeconds
+        h.lastLineRead = lastLineSeconds
+        h.lastSendSuccess = Double(v(stats.lastSentMilliseconds)) / 1000
+        h.spoolBytes = v(stats.spoolBytes)
+        h.spoolMaxBytes = spool.maxBytes
+        h.spoolBatches = v(stats.spoolBatches)
+        h.linesRead = Int64(tail?.stats.lines ?? 0)
+        h.malformedLines = pipeline?.malformedCount ?? 0
+        h.batchesSpooled = v(stats.batchesSpooled)
+        h.batchesSent = v(stats.batchesSent)
+        h.batchesRetried = v(stats.batchesRetried)
+        h.batchesDeadLettered = v(stats.batchesDeadLettered)
+        h.batchesDropped = v(stats.batchesDropped)
+        do {
+            try HealthFile.write(h, to: configuration.healthFile)
+            healthWarned = false
+        } catch {
+            if !healthWarned { logger.warning("\(error); `clowder-agent health` will report the agent as down") }
+            healthWarned = true
+        }
     }
 
     /// Logs the first malformed lines of this run (up to the pipeline's 5 samples), so an operator
