@@ -40,7 +40,8 @@ wrong = [k for k in sorted(truth) if not equal(k)]
 for k in ("requests", "page_views", "view_file", "view_dataset", "download_file", "download_dataset",
           "bytes_sent", "distinct_clients", "distinct_connections", "malformed_lines"):
     print(f"  {k:22} agent {agent.get(k)!s:>14}   truth {truth[k]!s:>14}")
-print(f"  {len(truth) - len(wrong)} of {len(truth)} counters equal the truth" + (f"; differ: {', '.join(wrong)}" if wrong else ""))
+print(f"  {len(truth) - len(wrong)} of {len(truth)} counters equal the truth (distinct_* above 512: within the estimator's 4.9 %)"
+      + (f"; differ: {', '.join(wrong)}" if wrong else ""))
 sys.exit(1 if wrong else 0)
 PY
 fi
