@@ -64,6 +64,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "Parsers", "MetricsModel", "Storage", "CCurl", "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

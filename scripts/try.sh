@@ -30,11 +30,18 @@ if [ -x "$GEN" ]; then
 import json, sys
 agent = json.load(open(sys.argv[1]))["totals"]
 truth = json.load(open(sys.argv[2]))["totals"]
-wrong = [k for k in sorted(truth) if agent.get(k) != truth[k]]
+def equal(k):
+    # distinct_clients/_connections: exact up to 512, beyond a HyperLogLog estimate within 3 standard errors (4.9 %)
+    a, t = agent.get(k), truth[k]
+    if k.startswith("distinct_") and isinstance(t, int) and t > 512:
+        return isinstance(a, int) and abs(a - t) <= 0.049 * t
+    return a == t
+wrong = [k for k in sorted(truth) if not equal(k)]
 for k in ("requests", "page_views", "view_file", "view_dataset", "download_file", "download_dataset",
           "bytes_sent", "upload_bytes", "distinct_clients", "distinct_connections", "malformed_lines"):
     print(f"  {k:22} agent {agent.get(k)!s:>14}   truth {truth[k]!s:>14}")
-print(f"  {len(truth) - len(wrong)} of {len(truth)} counters equal the truth" + (f"; differ: {', '.join(wrong)}" if wrong else ""))
+print(f"  {len(truth) - len(wrong)} of {len(truth)} counters equal the truth (distinct_* above 512: within the estimator's 4.9 %)"
+      + (f"; differ: {', '.join(wrong)}" if wrong else ""))
 sys.exit(1 if wrong else 0)
 PY
 fi

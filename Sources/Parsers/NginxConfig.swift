@@ -39,6 +39,9 @@ public struct NginxConfig: Sendable {
     public private(set) var accessLogDirectives: [(words: [String], line: Int)] = []
     /// The files `nginx -T` says it read (its `# configuration file PATH:` comments), in order.
     public private(set) var configurationFiles: [String] = []
+    /// The names of every `server_name` directive, in order, without repeats (exact, `*.`/`.`
+    /// wildcards and `~regex` names as written; ngx_http_core_module, `server_name`).
+    public private(set) var serverNames: [String] = []
     /// The file the text came from, for error messages.
     public var file: String?
 
@@ -85,6 +88,8 @@ public struct NginxConfig: Sendable {
                     e.line = directive.line
                     throw e
                 }
+            case "server_name":
+                for name in directive.words.dropFirst() where !serverNames.contains(name) { serverNames.append(name) }
             case "access_log":
                 guard directive.words.count >= 2 else { continue }
                 accessLogDirectives.append((Array(directive.words.dropFirst()), directive.line))

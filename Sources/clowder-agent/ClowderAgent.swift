@@ -8,7 +8,7 @@ struct ClowderAgent: AsyncParsableCommand {
         commandName: "clowder-agent",
         abstract: "Measure a Clowder site from its NGINX access logs and from probes, and forward what it measures.",
         version: AgentVersion.current,
-        subcommands: [RunCommand.self, ParseCommand.self, CheckCommand.self, ProbeCommand.self],
+        subcommands: [RunCommand.self, ParseCommand.self, CheckCommand.self, ProbeCommand.self, HealthCommand.self],
         defaultSubcommand: nil
     )
 }

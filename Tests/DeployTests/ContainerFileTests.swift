@@ -50,5 +50,13 @@ struct ContainerFileTests {
                          "mountPath: /var/log/nginx", "secretName: clowder-agent-key", "--env-file", "readOnly: true"] {
             #expect(text.contains(expected), "k8s manifest lacks \(expected)")
         }
+        // Liveness and start-up from `clowder-agent health`; no readinessProbe (it would take NGINX out of the Service).
+        let health = #"exec: { command: ["/usr/local/bin/clowder-agent", "health", "--env-file", "/etc/clowder-metrics/agent.env"] }"#
+        for probe in ["startupProbe:", "livenessProbe:"] {
+            let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let i = lines.firstIndex(of: probe) else { Issue.record("k8s manifest lacks \(probe)"); continue }
+            #expect(lines[i + 1] == health, "\(probe) runs clowder-agent health")
+        }
+        #expect(!text.contains("readinessProbe:"))
     }
 }

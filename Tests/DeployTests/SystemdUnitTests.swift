@@ -38,6 +38,18 @@ struct SystemdUnitTests {
         #expect(!lines.contains("MemoryDenyWriteExecute=yes"))
     }
 
+    @Test("the agent is active only once healthy, and a timer checks its health every minute and restarts it when hung")
+    func agentHealth() throws {
+        let agent = try Self.unit("clowder-agent")
+        #expect(agent.contains("ExecStartPost=/usr/local/bin/clowder-agent health --env-file /etc/clowder-metrics/agent.env --wait 30"))
+        let check = try Repo.text("deploy/systemd/clowder-agent-health.service").split(separator: "\n").map(String.init)
+        #expect(check.contains("ExecStart=/usr/local/bin/clowder-agent health --env-file /etc/clowder-metrics/agent.env --max-age 30"))
+        #expect(check.contains("User=clowder-metrics") && check.contains("Type=oneshot"))
+        #expect(check.contains { $0.hasPrefix("ExecStopPost=+") && $0.contains("systemctl restart clowder-agent.service") })
+        let timer = try Repo.text("deploy/systemd/clowder-agent-health.timer").split(separator: "\n").map(String.init)
+        #expect(timer.contains("OnUnitActiveSec=1min") && timer.contains("WantedBy=timers.target"))
+    }
+
     @Test("systemd-analyze verify accepts every unit")
     func verify() throws {
         guard let analyze = Run.which("systemd-analyze") else {
@@ -53,8 +65,10 @@ struct SystemdUnitTests {
         var paths: [String] = []
         for name in Self.units {
             try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent(name).path, withDestinationPath: "/bin/true")
-            let text = try Repo.text("deploy/systemd/\(name).service").replacingOccurrences(of: "/usr/local/bin/", with: bin.path + "/")
-            let unit = dir.appendingPathComponent("\(name).service")
+        }
+        for file in Self.units.map({ "\($0).service" }) + ["clowder-agent-health.service", "clowder-agent-health.timer"] {
+            let text = try Repo.text("deploy/systemd/\(file)").replacingOccurrences(of: "/usr/local/bin/", with: bin.path + "/")
+            let unit = dir.appendingPathComponent(file)
             try Data(text.utf8).write(to: unit)
             paths.append(unit.path)
         }

@@ -141,6 +141,19 @@ def traffic():
             ['SELECT "resource_id", "type", "message_id" FROM "events" WHERE "category" = \'download\' AND $timeFilter'],
             kind="table", fmt="table", transformations=top,
             description="Clowder's download events; counted per resource_id.")
+    def topk(field):
+        return [{"id": "sortBy", "options": {"sort": [{"field": field, "desc": True}]}}, {"id": "limit", "options": {"limitField": 20}}]
+    tw = '"region" =~ /^$region$/ AND "host" =~ /^$host$/ AND $timeFilter'
+    b.panel("Top resources by views (agent, per window)",
+            ['SELECT sum("count") AS "views" FROM "nginx_top_resources" WHERE "kind" = \'view\' AND ' + tw + ' GROUP BY "resource_id", "type"'],
+            kind="table", fmt="table", transformations=topk("views"),
+            description="From the agent's nginx_top_resources points: each window's top K resources by views (Space-Saving "
+            "sketch, CLOWDER_METRICS_TOP_RESOURCES), summed over the range; needs no per-request events. A resource outside "
+            "a window's top K is not counted for that window; within it, count may exceed the truth by count_error.")
+    b.panel("Top resources by downloads (agent, per window)",
+            ['SELECT sum("count") AS "downloads" FROM "nginx_top_resources" WHERE "kind" = \'download\' AND ' + tw + ' GROUP BY "resource_id", "type"'],
+            kind="table", fmt="table", transformations=topk("downloads"),
+            description="From the agent's nginx_top_resources points: each window's top K resources by downloads, summed over the range.")
     b.panel("Events by category", [
         'SELECT count("message_id") AS "events" FROM "events" WHERE $timeFilter GROUP BY time($__interval), "category" fill(0)'],
         width=24, description="Every event on the clowder.metrics exchange that reached InfluxDB, by category.")

@@ -48,8 +48,10 @@ public enum AccessCounter: Int, CaseIterable, Sendable {
 /// Everything counted for one window and one virtual host.
 final class WindowAggregate {
     @exclusivity(unchecked) var counters: [Int64] = Array(repeating: 0, count: AccessCounter.allCases.count)
-    @exclusivity(unchecked) var clients = ByteStringSet()
-    @exclusivity(unchecked) var connections = IntegerSet()
+    /// Distinct client addresses (exact up to 512, then HyperLogLog, see ``DistinctCounter``).
+    @exclusivity(unchecked) var clients = DistinctCounter()
+    /// Distinct `$connection` serial numbers (same estimator).
+    @exclusivity(unchecked) var connections = DistinctCounter()
     @exclusivity(unchecked) var requestTimes = RequestTimeHistogram()
 
     @inline(__always)
@@ -57,7 +59,8 @@ final class WindowAggregate {
 }
 
 /// One open window: its start (epoch ms) and an aggregate per virtual host (vhost `[]` when the
-/// format logs no `$host`/`$server_name`). Few vhosts per agent: a linear list, no hashing.
+/// format logs no `$host`/`$server_name`). The vhosts are capped by a ``VhostLimit`` (at most
+/// `maxVhosts` of their own plus `other`), so a linear list, no hashing.
 ///
 /// `part` counts the earlier pieces of the same window that a shutdown closed before their time
 /// (0 normally): the window's points are stamped `part` nanoseconds after its start, so a piece
@@ -68,21 +71,53 @@ final class Window {
     let part: Int64
     var vhosts: [[UInt8]] = []
     var aggregates: [WindowAggregate] = []
+    /// Vhosts of their own (every entry but `other`).
+    private var ownVhosts = 0
+    /// The most viewed and the most downloaded resources (all vhosts), when top-K is on.
+    var topViews: TopResources?
+    var topDownloads: TopResources?
 
     init(start: Int64, part: Int64 = 0) {
         self.start = start
         self.part = part
     }
 
-    /// The aggregate of `vhost`, created when missing.
-    func aggregate(vhost: UnsafeRawBufferPointer) -> WindowAggregate {
+    /// The aggregate `host` is counted in, created when missing: the host's own, or the one of
+    /// the name `limit` puts it under (`other`, a wildcard server name). Without `limit` (a
+    /// snapshot being restored), the host's own.
+    func aggregate(vhost: UnsafeRawBufferPointer, limit: VhostLimit? = nil) -> WindowAggregate {
+        if let i = index(of: vhost) { return aggregates[i] }
+        guard let limit else { return append(Array(vhost)) }
+        switch limit.key(for: vhost) {
+        case .itself:
+            if !vhost.isEmpty, ownVhosts >= limit.maxVhosts { return other() }
+            return append(Array(vhost))
+        case .named(let name):
+            if let i = name.withUnsafeBytes({ index(of: $0) }) { return aggregates[i] }
+            if name == VhostLimit.other || ownVhosts >= limit.maxVhosts { return other() }
+            return append(name)
+        }
+    }
+
+    /// The `other` aggregate, created when missing.
+    private func other() -> WindowAggregate {
+        if let i = VhostLimit.other.withUnsafeBytes({ index(of: $0) }) { return aggregates[i] }
+        return append(VhostLimit.other)
+    }
+
+    private func index(of vhost: UnsafeRawBufferPointer) -> Int? {
         for i in 0..<vhosts.count {
             let v = vhosts[i]
-            if v.count == vhost.count, v.withUnsafeBytes({ $0.elementsEqual(vhost) }) { return aggregates[i] }
+            if v.count == vhost.count, v.withUnsafeBytes({ $0.elementsEqual(vhost) }) { return i }
         }
+        return nil
+    }
+
+    private func append(_ name: [UInt8]) -> WindowAggregate {
         let a = WindowAggregate()
-        vhosts.append(Array(vhost))
+        vhosts.append(name)
         aggregates.append(a)
+        if name != VhostLimit.other { ownVhosts += 1 }
         return a
     }
 }

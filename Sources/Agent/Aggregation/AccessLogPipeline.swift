@@ -1,3 +1,4 @@
+import Crypto
 import MetricsModel
 import Parsers
 
@@ -15,12 +16,19 @@ import Parsers
 /// `nginx_access` has, at the window's start (epoch ns; plus 1 ns for each earlier piece of the
 /// window that a shutdown closed, see ``closeAll()``): the integer fields of ``AccessCounter``,
 /// `distinct_clients` (the left-most address of `$remote_addr`), `distinct_connections` (only
-/// when `$connection` is logged), and `request_time_p50`, `_p90`, `_p99`, `_max` in seconds
+/// when `$connection` is logged), both exact up to 512 and beyond that HyperLogLog estimates
+/// with a relative standard error of 1.6 % (``DistinctCounter``), and `request_time_p50`, `_p90`, `_p99`, `_max` in seconds
 /// (only when `$request_time` is logged; exact nearest-rank quantiles at NGINX's millisecond
 /// resolution, see `RequestTimeHistogram`). `bytes_sent` sums `$body_bytes_sent` (else `$bytes_sent`);
 /// `download_bytes` sums it over downloads and partial downloads; `upload_bytes` (only when
 /// `$request_length` is logged) sums `$request_length` of answered uploads. Bytes removed by a
 /// delete cannot be seen in an access log (a `DELETE` carries no size).
+///
+/// **Bounded.** Nothing a client chooses grows the state: the vhosts of a window are capped by
+/// ``AccessLogPipelineConfiguration/vhostLimit`` (the rest under `vhost=other`), distinct
+/// clients and connections take at most 8 KiB each per vhost and window, and `$remote_user`
+/// (which any client sets with `Authorization: Basic`) is never a tag and leaves the agent only
+/// as a keyed hash when ``AccessLogPipelineConfiguration/remoteUserKey`` is set.
 ///
 /// Not safe for concurrent use. The whole open state can be saved with ``snapshot()`` and
 /// restored with ``init(configuration:snapshot:)``, so that a crash between two deliveries
@@ -90,8 +98,8 @@ public final class AccessLogPipeline {
     // Totals across closed windows, for the one-pass report.
     var collectTotals = false
     var totalCounters: [Int64] = Array(repeating: 0, count: AccessCounter.allCases.count)
-    var totalClients = ByteStringSet()
-    var totalConnections = IntegerSet()
+    var totalClients = DistinctCounter()
+    var totalConnections = DistinctCounter()
     var totalRequestTimes = RequestTimeHistogram()
 
     /// Creates an empty pipeline.
@@ -163,12 +171,12 @@ public final class AccessLogPipeline {
         }
         let agg = aggregate(start: start, vhost: vhost)
         lastGoodStart = start
-        count(line, agg, late: late, rp)
+        count(line, agg, start: start, late: late, rp)
         return late ? .late : .counted
     }
 
     @inline(__always)
-    private func count(_ line: UnsafeRawBufferPointer, _ agg: WindowAggregate, late: Bool,
+    private func count(_ line: UnsafeRawBufferPointer, _ agg: WindowAggregate, start: Int64, late: Bool,
                        _ rp: UnsafeMutablePointer<AccessRecord>) {
         let status = rp.pointee.status
         var bot = false
@@ -218,11 +226,25 @@ public final class AccessLogPipeline {
             }
         }
         if let r = rp.pointee.clientAddressSpan(in: line) {
-            agg.clients.insert(UnsafeRawBufferPointer(rebasing: line[r]))
+            agg.clients.insert(hash: DistinctCounter.hash(UnsafeRawBufferPointer(rebasing: line[r])))
         }
-        if logsConnection, rp.pointee.connectionValue >= 0 { agg.connections.insert(rp.pointee.connectionValue) }
+        if logsConnection, rp.pointee.connectionValue >= 0 {
+            agg.connections.insert(hash: DistinctCounter.hash(rp.pointee.connectionValue))
+        }
         if logsRequestTime, rp.pointee.requestTimeMillisecondsValue >= 0 {
             agg.requestTimes.add(milliseconds: rp.pointee.requestTimeMillisecondsValue)
+        }
+        if configuration.topResources > 0, k.action == .view || k.action == .download, let id = k.resourceID,
+           let key = TopResources.ResourceKey(hex: UnsafeRawBufferPointer(rebasing: line[id]), type: k.resourceType)
+        {
+            let w = window(start: start)
+            if k.action == .view {
+                if w.topViews == nil { w.topViews = TopResources(k: configuration.topResources) }
+                w.topViews!.add(key)
+            } else {
+                if w.topDownloads == nil { w.topDownloads = TopResources(k: configuration.topResources) }
+                w.topDownloads!.add(key)
+            }
         }
         if emitEvents, k.action != .none, k.action != .partialDownload {
             pendingEvents.append(event(k, line, rp.pointee))
@@ -240,7 +262,9 @@ public final class AccessLogPipeline {
             m["resource_id"] = .string(String(decoding: UnsafeRawBufferPointer(rebasing: line[id]), as: UTF8.self))
         }
         if let target = record.string(.target, in: line) { m["url"] = .string(ClowderClassifier.redactKeys(target)) }
-        if let user = record.string(.remoteUser, in: line) { m["user_id"] = .string(user) }
+        if let key = configuration.remoteUserKey, let user = record.string(.remoteUser, in: line) {
+            m["user_id"] = .string(Self.pseudonym(user, key: key))
+        }
         if k.action == .upload {
             // The upload's size is what the client sent: `$request_length` (line, headers and body).
             if let n = record.requestLength { m["size"] = .int(n) }
@@ -248,6 +272,17 @@ public final class AccessLogPipeline {
             m["size"] = .int(b)
         }
         return ClowderEvent(m)
+    }
+
+    /// `$remote_user` as it may leave the agent: `u-` and the first 16 bytes of
+    /// HMAC-SHA256(key, user) in lowercase hex (RFC 2104; the same user gives the same
+    /// pseudonym wherever the key is the same, and it cannot be reversed without the key).
+    static func pseudonym(_ user: String, key: [UInt8]) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(user.utf8), using: SymmetricKey(data: key))
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = Array("u-".utf8)
+        for b in mac.prefix(16) { out += [hex[Int(b >> 4)], hex[Int(b & 15)]] }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private func addMalformed(_ line: UnsafeRawBufferPointer) {
@@ -311,7 +346,7 @@ public final class AccessLogPipeline {
             return a
         }
         let w = window(start: start)
-        let a = w.aggregate(vhost: vhost)
+        let a = w.aggregate(vhost: vhost, limit: configuration.vhostLimit)
         if pendingMalformed > 0 {
             a.counters[AccessCounter.malformedLines.rawValue] += pendingMalformed
             pendingMalformed = 0
@@ -335,6 +370,21 @@ public final class AccessLogPipeline {
         let w = Window(start: start, part: closedEarly[start] ?? 0)
         windows.insert(w, at: i)
         return w
+    }
+
+    /// Heap bytes held by the open windows' aggregates: vhost names, counters, distinct-value
+    /// counters and request-time histograms (the state whose size must not depend on what clients
+    /// send; pending events, bounded by the lines between two takes, are not included).
+    public var stateByteCount: Int {
+        var n = 0
+        for w in windows {
+            for (v, a) in zip(w.vhosts, w.aggregates) {
+                n += v.count + a.counters.capacity * 8 + a.clients.byteCount + a.connections.byteCount
+                n += a.requestTimes.byteCount
+            }
+            n += (w.topViews?.byteCount ?? 0) + (w.topDownloads?.byteCount ?? 0)
+        }
+        return n
     }
 
     /// Moves the watermark forward to `epochMilliseconds` (e.g. the wall clock when no line has
@@ -381,21 +431,41 @@ public final class AccessLogPipeline {
             let a = w.aggregates[i]
             points.append(point(start: w.start, part: w.part, vhost: w.vhosts[i], a))
             if collectTotals {
-                for c in 0..<totalCounters.count { totalCounters[c] += a.counters[c] }
+                for c in 0..<totalCounters.count { totalCounters[c] &+= a.counters[c] }
                 totalClients.formUnion(a.clients)
                 totalConnections.formUnion(a.connections)
                 totalRequestTimes.merge(a.requestTimes)
             }
         }
+        if let t = w.topViews { topPoints(t, kind: "view", w, into: &points) }
+        if let t = w.topDownloads { topPoints(t, kind: "download", w, into: &points) }
     }
 
-    func fields(counters: [Int64], clients: Int, connections: Int, times: RequestTimeHistogram) -> [String: JSONValue] {
+    /// One `nginx_top_resources` point per resource of the window's top K: tags `kind` (`view` or
+    /// `download`), `type` (file, dataset, collection, space) and `resource_id` (24 hex digits)
+    /// besides the agent's; fields `count` (an upper bound of the views or downloads of the window,
+    /// all vhosts, bots excluded), `count_error` (how much `count` may exceed the truth: 0 = exact)
+    /// and `rank` (1 = most). Stamped like the window's `nginx_access` points.
+    private func topPoints(_ t: TopResources, kind: String, _ w: Window, into points: inout [Point]) {
+        for (rank, e) in t.top().enumerated() {
+            var tags = configuration.tags
+            tags["kind"] = kind
+            tags["type"] = e.key.type.name ?? "unknown"
+            tags["resource_id"] = e.key.hex
+            points.append(Point(
+                measurement: "nginx_top_resources", tags: tags,
+                fields: ["count": .int(e.count), "count_error": .int(e.error), "rank": .int(Int64(rank + 1))],
+                timeNanoseconds: w.start * 1_000_000 + w.part))
+        }
+    }
+
+    func fields(counters: [Int64], clients: Int64, connections: Int64, times: RequestTimeHistogram) -> [String: JSONValue] {
         var f: [String: JSONValue] = [:]
         for c in AccessCounter.allCases where c != .uploadBytes || logsRequestLength {
             f[c.fieldName] = .int(counters[c.rawValue])
         }
-        f["distinct_clients"] = .int(Int64(clients))
-        if logsConnection { f["distinct_connections"] = .int(Int64(connections)) }
+        f["distinct_clients"] = .int(clients)
+        if logsConnection { f["distinct_connections"] = .int(connections) }
         if logsRequestTime, times.count > 0 {
             let q = times.quantiles(perMille: [500, 900, 990])
             f["request_time_p50"] = .double(Double(q[0]) / 1000)
@@ -410,7 +480,7 @@ public final class AccessLogPipeline {
         var tags = configuration.tags
         if !vhost.isEmpty { tags["vhost"] = String(decoding: vhost, as: UTF8.self) }
         return Point(measurement: "nginx_access", tags: tags,
-                     fields: fields(counters: a.counters, clients: a.clients.count, connections: a.connections.count,
+                     fields: fields(counters: a.counters, clients: a.clients.estimate, connections: a.connections.estimate,
                                     times: a.requestTimes),
                      timeNanoseconds: start * 1_000_000 + part)
     }

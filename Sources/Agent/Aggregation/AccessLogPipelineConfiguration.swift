@@ -21,15 +21,28 @@ public struct AccessLogPipelineConfiguration: Sendable {
     public var tags: [String: String]
     /// Whether to make one Clowder-style event per resource view, download, upload, delete and extraction.
     public var emitEvents: Bool
+    /// Which hosts get a `vhost` tag of their own per window (`CLOWDER_METRICS_MAX_VHOSTS`, the
+    /// `server_name`s of `CLOWDER_METRICS_NGINX_CONFIG`); the rest count under `vhost=other`.
+    public var vhostLimit: VhostLimit
+    /// `$remote_user` leaves the agent only when this is set: as `user_id` in events, a keyed
+    /// hash (`u-` + 32 hex digits of HMAC-SHA256 with this key). Nil (the default): never sent.
+    public var remoteUserKey: [UInt8]?
+    /// Per window, the K most viewed and the K most downloaded resources are sent as one
+    /// `nginx_top_resources` point each (`CLOWDER_METRICS_TOP_RESOURCES`); 0 turns it off.
+    public var topResources: Int
 
     /// Creates a configuration; see the properties for meanings and units.
     public init(logFormat: LogFormat = .combined, prefix: String = "", windowSeconds: Int = 60,
-                latenessSeconds: Int = 30, tags: [String: String] = [:], emitEvents: Bool = false) {
+                latenessSeconds: Int = 30, tags: [String: String] = [:], emitEvents: Bool = false,
+                vhostLimit: VhostLimit = VhostLimit(), remoteUserKey: [UInt8]? = nil, topResources: Int = 10) {
         self.logFormat = logFormat
         self.prefix = prefix
         self.windowSeconds = windowSeconds
         self.latenessSeconds = latenessSeconds
         self.tags = tags
         self.emitEvents = emitEvents
+        self.vhostLimit = vhostLimit
+        self.remoteUserKey = remoteUserKey
+        self.topResources = max(0, topResources)
     }
 }

@@ -1,21 +1,25 @@
 import MetricsModel
 import Parsers
 
-/// The binary snapshot of an ``AccessLogPipeline``'s open state (version 2, little-endian):
+/// The binary snapshot of an ``AccessLogPipeline``'s open state (version 3, little-endian):
 ///
 /// ```
 /// "CMAGG2\0\0"  windowMs i64  latenessMs i64
 /// watermark i64  lastGoodStart i64  pendingMalformed i64  lineCount i64  malformedCount i64
 /// lastVhost bytes
 /// windows u32 × { start i64, part i64, vhosts u32 × { vhost bytes, counters u32 × i64,
-///                 clients u32 × bytes, connections u32 × i64, requestTimes u32 × (ms i64, count u32) } }
+///                 clients distinct, connections distinct, requestTimes u32 × (ms i64, count u32) },
+///                 topViews top, topDownloads top }
 /// closedEarly u32 × (start i64, parts i64)
 /// events u32 × bytes (the event's JSON)
 /// ```
-/// `bytes` is a u32 length then the bytes. Version 1 (an agent before 2026-11-29) lacks `part`
-/// and `closedEarly`; it is still read.
+/// `bytes` is a u32 length then the bytes; `distinct` is a ``DistinctCounter`` (mode u8, then
+/// u32 × u64 hashes or 4,096 registers); `top` is u8 0 (none) or 1 and a ``TopResources``. Versions 1 and 2 kept the client addresses and
+/// connection numbers themselves (`u32 × bytes`, `u32 × i64`); they are still read (into
+/// counters), and version 1 (an agent before 2026-11-29) lacks `part` and `closedEarly`.
 extension AccessLogPipeline {
-    static let snapshotMagic: [UInt8] = Array("CMAGG2".utf8) + [0, 0]
+    static let snapshotMagic: [UInt8] = Array("CMAGG3".utf8) + [0, 0]
+    static let snapshotMagicV2: [UInt8] = Array("CMAGG2".utf8) + [0, 0]
     static let snapshotMagicV1: [UInt8] = Array("CMAGG1".utf8) + [0, 0]
 
     /// Everything needed to continue exactly where this pipeline is: open windows (counters,
@@ -42,14 +46,20 @@ extension AccessLogPipeline {
                 w.blob(v)
                 w.u32(a.counters.count)
                 for c in a.counters { w.i64(c) }
-                w.u32(a.clients.count)
-                a.clients.forEach { w.blob($0) }
-                w.u32(a.connections.count)
-                a.connections.forEach { w.i64($0) }
+                a.clients.encode(into: &w)
+                a.connections.encode(into: &w)
                 var pairs: [(Int64, UInt32)] = []
                 a.requestTimes.forEach { pairs.append(($0, $1)) }
                 w.u32(pairs.count)
                 for (v, c) in pairs { w.i64(v); w.u32(Int(c)) }
+            }
+            for top in [win.topViews, win.topDownloads] {
+                if let top {
+                    w.bytes.append(1)
+                    top.encode(into: &w)
+                } else {
+                    w.bytes.append(0)
+                }
             }
         }
         w.u32(closedEarly.count)
@@ -71,10 +81,11 @@ extension AccessLogPipeline {
         var r = SnapshotReader(bytes: snapshot)
         let version: Int
         switch snapshot.count >= 8 ? Array(snapshot[0..<8]) : [] {
-        case Self.snapshotMagic: version = 2
+        case Self.snapshotMagic: version = 3
+        case Self.snapshotMagicV2: version = 2
         case Self.snapshotMagicV1: version = 1
         default:
-            throw AggregationError(.snapshot, "not an access-log pipeline snapshot of version 1 or 2 (\(snapshot.count) bytes)",
+            throw AggregationError(.snapshot, "not an access-log pipeline snapshot of version 1, 2 or 3 (\(snapshot.count) bytes)",
                                    key: "magic")
         }
         r.offset = 8
@@ -106,16 +117,25 @@ extension AccessLogPipeline {
                                            key: "counters")
                 }
                 for i in 0..<nc { a.counters[i] = try r.i64() }
-                for _ in 0..<(try r.u32()) {
-                    let c = try r.blob()
-                    c.withUnsafeBytes { _ = a.clients.insert($0) }
+                if version >= 3 {
+                    a.clients = try DistinctCounter.decode(from: &r)
+                    a.connections = try DistinctCounter.decode(from: &r)
+                } else {
+                    for _ in 0..<(try r.u32()) {
+                        let c = try r.blob()
+                        c.withUnsafeBytes { a.clients.insert(hash: DistinctCounter.hash($0)) }
+                    }
+                    for _ in 0..<(try r.u32()) { a.connections.insert(hash: DistinctCounter.hash(try r.i64())) }
                 }
-                for _ in 0..<(try r.u32()) { a.connections.insert(try r.i64()) }
                 for _ in 0..<(try r.u32()) {
                     let v = try r.i64()
                     let c = try r.u32()
                     a.requestTimes.add(milliseconds: v, times: UInt32(c))
                 }
+            }
+            if version >= 3 {
+                if try r.u8() == 1 { win.topViews = try TopResources.decode(from: &r, k: configuration.topResources) }
+                if try r.u8() == 1 { win.topDownloads = try TopResources.decode(from: &r, k: configuration.topResources) }
             }
             restored.append(win)
         }
@@ -174,6 +194,18 @@ struct SnapshotReader {
         for k in 0..<4 { v |= UInt32(bytes[offset + k]) << (8 * UInt32(k)) }
         offset += 4
         return Int(v)
+    }
+
+    mutating func u8() throws -> UInt8 {
+        try need(1)
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func raw(_ n: Int) throws -> [UInt8] {
+        try need(n)
+        defer { offset += n }
+        return Array(bytes[offset..<(offset + n)])
     }
 
     mutating func blob() throws -> [UInt8] {

@@ -33,6 +33,9 @@ struct RequestTimeHistogram {
         if v > maximum { maximum = v }
     }
 
+    /// Heap bytes held (approximately, for the sparse part: 16 bytes per entry).
+    var byteCount: Int { dense.capacity * 4 + sparse.count * 16 }
+
     mutating func merge(_ other: RequestTimeHistogram) {
         other.forEach { add(milliseconds: $0, times: $1) }
     }

@@ -217,6 +217,22 @@ struct Values {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
             throw fail("LOG_LEVEL", level, "expected trace, debug, info, notice, warning, error or critical")
         }
+        let remoteUser = (raw("REMOTE_USER") ?? "drop").lowercased()
+        guard remoteUser == "drop" || remoteUser == "hash" else { throw fail("REMOTE_USER", remoteUser, "expected drop or hash") }
+        var remoteUserKeyFile: String?
+        if remoteUser == "hash" {
+            guard let f = raw("REMOTE_USER_KEY_FILE") else {
+                throw ConfigError(.missingKey, key: ConfigKeys.prefix + "REMOTE_USER_KEY_FILE", source: source(ConfigKeys.prefix + "REMOTE_USER"),
+                                  expected: "REMOTE_USER=hash needs REMOTE_USER_KEY_FILE: a file holding the key of the hash")
+            }
+            var st = stat()
+            guard access(f, R_OK) == 0, stat(f, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else {
+                throw fail("REMOTE_USER_KEY_FILE", f, "cannot read this file or it is empty; it must hold the key of the hash")
+            }
+            remoteUserKeyFile = f
+        }
+        let maxVhosts = try int("MAX_VHOSTS", 1...10_000, unit: "vhosts")
+        let topResources = try int("TOP_RESOURCES", 0...1000, unit: "resources")
         var config = AgentConfiguration(
             agentID: raw("AGENT_ID") ?? hostName,
             host: raw("HOST") ?? hostName,
@@ -255,6 +271,10 @@ struct Values {
             shutdownGraceSeconds: try seconds("SHUTDOWN_GRACE", 0...3600),
             logLevel: level
         )
+        config.maxVhosts = maxVhosts
+        config.healthFileSetting = raw("HEALTH_FILE")
+        config.topResources = topResources
+        config.remoteUserKeyFile = remoteUserKeyFile
         let command = (raw("NGINX_COMMAND") ?? "nginx -T").split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard !command.isEmpty else { throw fail("NGINX_COMMAND", "", "expected a command such as nginx -T") }
         config.nginxCommand = command

@@ -33,6 +33,13 @@ public struct AgentConfiguration: Sendable {
     public var allowedLatenessSeconds: Int
     /// `CLOWDER_METRICS_EMIT_EVENTS`.
     public var emitEvents: Bool
+    /// `CLOWDER_METRICS_MAX_VHOSTS`: vhosts with a point of their own per window.
+    public var maxVhosts: Int = VhostLimit.defaultMaxVhosts
+    /// `CLOWDER_METRICS_TOP_RESOURCES`: K of the per-window top resources (0: off).
+    public var topResources: Int = 10
+    /// `CLOWDER_METRICS_REMOTE_USER_KEY_FILE` when `CLOWDER_METRICS_REMOTE_USER=hash`; nil (`drop`):
+    /// `$remote_user` never leaves the agent.
+    public var remoteUserKeyFile: String? = nil
 
     // MARK: Probes
     /// `CLOWDER_METRICS_HTTP_TARGETS`: absolute http(s) URLs.
@@ -90,6 +97,15 @@ public struct AgentConfiguration: Sendable {
     public var shutdownGraceSeconds: Double
     /// `CLOWDER_METRICS_LOG_LEVEL`.
     public var logLevel: String
+    /// `CLOWDER_METRICS_HEALTH_FILE`, or nil for ``HealthFile/defaultName`` beside the spool.
+    public var healthFileSetting: String? = nil
+
+    /// Where the health file is written (``HealthFile``).
+    public var healthFile: String {
+        if let healthFileSetting { return healthFileSetting }
+        let folder = FileSystem.directory(of: spoolPath)
+        return (folder == "/" ? "" : folder) + "/" + HealthFile.defaultName
+    }
 
     /// Whether the agent tails logs (false: a probe-only agent, as in remote regions).
     public var tailsLogs: Bool { !accessLogs.isEmpty || nginxConfig != nil }

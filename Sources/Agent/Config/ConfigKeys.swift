@@ -39,6 +39,10 @@ public enum ConfigKeys {
         s("WINDOW", "60", "aggregation window, seconds (UTC-aligned)"),
         s("ALLOWED_LATENESS", "30", "how long a window stays open after its end for late lines, seconds"),
         s("EMIT_EVENTS", "false", "also send one Clowder-style event per resource view, download, upload, delete, extraction: true | false"),
+        s("MAX_VHOSTS", "20", "vhosts with a point of their own per window (the first seen, among NGINX_CONFIG's server_names when given); other hosts count under vhost=other"),
+        s("TOP_RESOURCES", "10", "per window, the K most viewed and K most downloaded resources as nginx_top_resources points (0 = off)"),
+        s("REMOTE_USER", "drop", "$remote_user (any client sets it with Authorization: Basic): drop = never sent | hash = user_id of events as a keyed HMAC-SHA256 pseudonym"),
+        s("REMOTE_USER_KEY_FILE", "", "with REMOTE_USER=hash: file holding the hash key (keep it secret: without it the pseudonyms cannot be reversed)"),
         // Probes
         s("HTTP_TARGETS", "", "HTTP(S) URLs to probe, comma-separated (e.g. https://clowder.example.org/healthz)"),
         s("PING_TARGETS", "", "hosts to ping (ICMP), comma-separated"),
@@ -79,6 +83,7 @@ public enum ConfigKeys {
         s("RETRY_INITIAL", "1", "first retry delay cap, seconds; the n-th retry waits a random 0…min(RETRY_MAX, RETRY_INITIAL·2ⁿ)"),
         s("RETRY_MAX", "300", "largest retry delay, seconds"),
         s("SHUTDOWN_GRACE", "10", "on SIGTERM, seconds to keep trying to send what is spooled"),
+        s("HEALTH_FILE", "", "health and counters in Prometheus text format, rewritten every 5 s for `clowder-agent health` and node_exporter's textfile collector (default: clowder-agent.prom beside SPOOL_PATH)"),
         s("LOG_LEVEL", "info", "agent log level: trace | debug | info | notice | warning | error | critical"),
     ]
 

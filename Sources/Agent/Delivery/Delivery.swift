@@ -38,6 +38,8 @@ public final class Delivery: Sendable {
     public var stats: DeliveryStats { spool.stats }
 
     private let batcher: Mutex<Batcher>
+    private let dropWarning = Mutex(DropWarning())
+    private let logger: Logger
 
     /// Opens the spool, restores the open batch saved in it, reads the API key.
     /// - Parameters:
@@ -51,6 +53,7 @@ public final class Delivery: Sendable {
         logger: Logger = Logger(label: "clowder.delivery")
     ) throws(DeliveryError) {
         self.configuration = configuration
+        self.logger = logger
         let spool = try Spool(path: configuration.spoolPath, maxBytes: configuration.spoolMaxBytes, stats: stats)
         self.spool = spool
         self.forwarder = try Forwarder(configuration: configuration, spool: spool, logger: logger)
@@ -94,8 +97,9 @@ public final class Delivery: Sendable {
             for e in events { closed += next.add(e, now: now) }
             var all = state
             all[Self.batcherStateKey] = next.pendingState
-            try spool.commit(batches: closed, state: all)
+            let dropped = try spool.commit(batches: closed, state: all)
             b = next  // only once committed
+            warnIfDropped(dropped.count, now: now)
             return closed.count
         }
     }
@@ -109,9 +113,13 @@ public final class Delivery: Sendable {
         try batcher.withLock { (b: inout Batcher) throws(DeliveryError) -> Int in
             var next = b
             let closed = next.poll(now: now)
-            guard !closed.isEmpty else { return 0 }
-            try spool.commit(batches: closed, state: [Self.batcherStateKey: next.pendingState])
+            guard !closed.isEmpty else {
+                warnIfDropped(0, now: now)  // drops held back by the one-a-minute limit
+                return 0
+            }
+            let dropped = try spool.commit(batches: closed, state: [Self.batcherStateKey: next.pendingState])
             b = next
+            warnIfDropped(dropped.count, now: now)
             return closed.count
         }
     }
@@ -131,10 +139,28 @@ public final class Delivery: Sendable {
             closed += next.flush(now: now)
             var all = state
             all[Self.batcherStateKey] = next.pendingState
-            try spool.commit(batches: closed, state: all)
+            let dropped = try spool.commit(batches: closed, state: all)
             b = next
+            warnIfDropped(dropped.count, now: now)
         }
         let g = grace ?? .milliseconds(Int64(configuration.shutdownGrace * 1000))
         return await forwarder.drain(grace: g)
+    }
+
+    /// Logs a warning when the spool dropped batches to stay within its bound: at the first drop,
+    /// then at most once a minute with the number dropped since (``DropWarning``). Every drop is
+    /// also counted in `batches_dropped` on the `agent` point.
+    func warnIfDropped(_ dropped: Int, now: Int64) {
+        let report = dropWarning.withLock { w -> (Int64, Int64)? in
+            guard let n = w.note(dropped: dropped, now: now) else { return nil }
+            return (n, w.total)
+        }
+        guard let (n, total) = report else { return }
+        logger.warning(
+            "the spool is full: dropped the \(n) oldest batch\(n == 1 ? "" : "es") to stay within CLOWDER_METRICS_SPOOL_MAX_BYTES; what they held is lost (the ingest is unreachable or slower than the agent; raise the bound or check the ingest)",
+            metadata: [
+                "spool": "\(spool.path)", "spool_max_bytes": "\(spool.maxBytes)", "batches_dropped": "\(n)",
+                "batches_dropped_total": "\(total)",
+            ])
     }
 }

@@ -31,6 +31,9 @@ public final class DeliveryStats: Sendable {
     public let spoolBytes = Atomic<Int64>(0)
     /// Batches waiting in the spool; a gauge.
     public let spoolBatches = Atomic<Int64>(0)
+    /// When the ingest last accepted a batch, epoch milliseconds (0: not since the start).
+    /// Reported in the health file (``HealthFile``), not on the `agent` point.
+    public let lastSentMilliseconds = Atomic<Int64>(0)
 
     public init() {}
 

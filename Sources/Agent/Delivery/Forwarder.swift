@@ -186,6 +186,7 @@ public final class Forwarder: Sendable {
         case 200..<300:
             do { try spool.remove(batch) } catch { logger.error("cannot remove a sent batch", metadata: ["error": "\(error)"]) }
             stats.batchesSent.wrappingAdd(1, ordering: .relaxed)
+            stats.lastSentMilliseconds.store(Batcher.nowMilliseconds(), ordering: .relaxed)
             if failures > 0 {
                 logger.info("ingest reachable again", metadata: ["failed_attempts": "\(failures)"])
             }

@@ -37,7 +37,10 @@ import Glibc
 /// ``checkpoints`` (or ``checkpointData()``) at the same moment between polls and
 /// store them in one transaction; a new `LogTail` made from them resumes each
 /// file after its last line, also when rotation renamed it meanwhile (the
-/// directories of the watched paths are searched for it).
+/// directories of the watched paths are searched for it). Commit also in the
+/// `onNewFiles` closure of ``poll(onNewFiles:_:)``: the starting position of a
+/// file (its end at a first start, or 0) is then stored before any of its
+/// lines is consumed, so "first start" happens once per file.
 ///
 /// **Choices and limits.**
 /// - An over-long line is cut, not dropped: the parser still sees (and counts,
@@ -67,7 +70,9 @@ import Glibc
 /// let tail = try LogTail(paths: ["/var/log/nginx/access.log"], options: LogTailOptions(),
 ///                        checkpoints: try store.load())
 /// while running {
-///     let n = try tail.poll { line in parser.consume(line) }   // line: UnsafeRawBufferPointer
+///     let n = try tail.poll(onNewFiles: { try db.transaction { try store.save(tail.checkpoints) } }) { line in
+///         parser.consume(line)   // line: UnsafeRawBufferPointer
+///     }
 ///     if n == 0 { tail.waitForData(timeout: .seconds(1)) }
 ///     try db.transaction { try spool.save(batch); try store.save(tail.checkpoints) }
 /// }
@@ -84,6 +89,8 @@ public final class LogTail: @unchecked Sendable {
     private var counters = LogTailStats()
     private var lastExpansion = ContinuousClock.now
     private var lastWakeUp = ContinuousClock.now - .seconds(3600)
+    /// A file began to be followed since ``poll(onNewFiles:_:)`` last announced one.
+    private var unannouncedFiles = false
     /// Longest time between two expansions of the paths while inotify reports nothing.
     static let expansionInterval: Duration = .seconds(1)
 
@@ -141,11 +148,26 @@ public final class LogTail: @unchecked Sendable {
     /// The buffer passed to `body` is valid only during the call. When `body`
     /// throws, polling stops, the refused line is handed out again at the next
     /// poll, and ``checkpoints`` covers exactly the lines before it.
+    ///
+    /// **First positions.** `onNewFiles` is called before any line is handed out
+    /// whenever a file began to be followed since its last call (the files found
+    /// by `init`, a file that appeared later and is read from its start, a copy
+    /// that took over): ``checkpoints`` then holds the new file at its starting
+    /// offset and no line of it has been handed out. Commit the checkpoints there,
+    /// so that a crash before the next commit resumes from that position instead
+    /// of being a first start again (which would skip to the file's end). When
+    /// `onNewFiles` throws, nothing is read and it is called again at the next poll.
     /// - Returns: the number of lines handed out (0: nothing new).
-    /// - Throws: only what `body` throws.
+    /// - Throws: only what `onNewFiles` or `body` throws.
     @discardableResult
-    public func poll(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+    public func poll(
+        onNewFiles: (() throws -> Void)? = nil, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Int {
         try? refresh(start: false, checkpoints: [], restart: false)
+        if unannouncedFiles, let onNewFiles {
+            try onNewFiles()
+            unannouncedFiles = false
+        }
         var count = 0
         for file in files {
             guard case .followed = file.role else { continue }
@@ -415,6 +437,7 @@ public final class LogTail: @unchecked Sendable {
         file.lastModified = nf.status.modified
         file.watch = waiter.watchFile(nf.path)
         files.append(file)
+        if case .followed = role { unannouncedFiles = true }
         return file
     }
 
@@ -444,6 +467,7 @@ public final class LogTail: @unchecked Sendable {
         for copy in files {
             guard case .copy(let of) = copy.role, of === original else { continue }
             copy.role = .followed
+            unannouncedFiles = true
             let size: Int64
             if case .success(let st) = FileSystem.status(fd: copy.fd) { size = st.size } else { size = 0 }
             copy.restart(at: min(original.lineOffset, size))

@@ -17,7 +17,9 @@ import Synchronization
 /// Exactly once: the LogTail checkpoints (offset of the last line handed to the
 /// pipeline), the pipeline's snapshot (its open windows) and the batcher's
 /// pending points are stored in the SAME SQLite transaction as the batches
-/// they produced (``Spool/commit(batches:state:)``). A restart restores all
+/// they produced (``Spool/commit(batches:state:)``), and the position each
+/// file is first read from is committed before its first line is read (at a
+/// first start, and when a file appears later). A restart restores all
 /// three and reads on from the checkpoints, so a `kill -9` at any instant
 /// neither loses nor repeats a line. Without an ingest URL the closed windows
 /// are written as JSON lines first and the state committed right after (a
@@ -48,6 +50,11 @@ final class Collector: @unchecked Sendable {
     var savedState: [String: [UInt8]] = [:]
     var nextStatsNanoseconds: Int64
     var dirty = false
+    /// Health file (``HealthFile``): when the agent started and last read a line (epoch s), when to write next.
+    let startedSeconds = Double(Collector.wallNanoseconds()) / 1e9
+    var lastLineSeconds: Double = 0
+    var nextHealth = ContinuousClock.now
+    var healthWarned = false
 
     /// What is left for ``Delivery/shutdown(points:events:state:grace:)`` after the loop (ingest mode).
     var final: (points: [Point], events: [ClowderEvent], state: [String: [UInt8]])?
@@ -78,7 +85,9 @@ final class Collector: @unchecked Sendable {
         if configuration.tailsLogs {
             let found = try configuration.logSources()
             logFindings(found)
+            var firstStart = false
             for spec in found.specs {
+                if savedState[LogSource.tailKey(spec.key)] == nil { firstStart = true }
                 do {
                     sources.append(try LogSource(spec: spec, configuration: configuration, state: &savedState))
                 } catch let error as RuntimeError where configuration.discoversLogs {
@@ -88,6 +97,26 @@ final class Collector: @unchecked Sendable {
             }
             watched = found.watched
             watchedFingerprint = FileFingerprint(watched)
+            // A first start happens once per source: the positions chosen now (the end of each file, or
+            // its start with READ_FROM=start; none when no file exists yet) are committed before any line
+            // is read, so a crash from here on resumes from them instead of skipping to the end again.
+            if firstStart { try commitState() }
+        }
+    }
+
+    /// Commits the log positions and the open windows (and the batcher's open batch) alone, without
+    /// a batch: at a first start and whenever a tail begins to follow a file, before any of its
+    /// lines is read (see ``LogTail/poll(onNewFiles:_:)``).
+    /// - Throws: ``RuntimeError`` `.spool`.
+    func commitState() throws {
+        do {
+            if let delivery {
+                try delivery.submit(points: [], events: [], state: callerState())
+            } else {
+                _ = try spool.commit(batches: [], state: callerState())
+            }
+        } catch {
+            throw RuntimeError(.spool, "cannot write the log positions to the spool \(configuration.spoolPath): \(error)")
         }
     }
 
@@ -113,7 +142,8 @@ final class Collector: @unchecked Sendable {
     /// changed; keeps the sources whose path and format stay, closes the windows of those gone
     /// (their points are returned), opens the new ones. A configuration that cannot be read keeps
     /// the current sources.
-    func reloadIfNeeded(points: inout [Point], events: inout [ClowderEvent]) {
+    /// - Throws: ``RuntimeError`` `.spool` when the new sources' first positions cannot be committed.
+    func reloadIfNeeded(points: inout [Point], events: inout [ClowderEvent]) throws {
         guard configuration.discoversLogs else { return }
         var reload = reloadRequested.exchange(false, ordering: .acquiringAndReleasing)
         let now = ContinuousClock.now
@@ -135,8 +165,10 @@ final class Collector: @unchecked Sendable {
         watched = found.watched
         watchedFingerprint = FileFingerprint(watched)
         var next: [LogSource] = []
+        var opened = false
         for spec in found.specs {
             if let s = sources.first(where: { $0.spec == spec }) { next.append(s); continue }
+            opened = true
             do {
                 next.append(try LogSource(spec: spec, configuration: configuration, state: &savedState))
                 logger.info("now tailing \(spec.key) with log_format \(spec.format.name ?? spec.format.string)")
@@ -145,7 +177,7 @@ final class Collector: @unchecked Sendable {
             }
         }
         for s in sources where !next.contains(where: { $0 === s }) {
-            _ = readLines(s)
+            _ = try readLines(s)
             let closed = s.pipeline.closeAll()
             points += closed.points
             events += closed.events
@@ -153,6 +185,7 @@ final class Collector: @unchecked Sendable {
         }
         sources = next
         dirty = true
+        if opened { try commitState() }
     }
 
     /// Asks the loop to close every window, spool and return.
@@ -171,6 +204,7 @@ final class Collector: @unchecked Sendable {
                 }
             }
             try finish()
+            writeHealth(up: false)
         } catch let error as RuntimeError {
             logger.critical("\(error)")
             failureBox.withLock { $0 = error }
@@ -186,9 +220,9 @@ final class Collector: @unchecked Sendable {
         var lines = 0
         var points: [Point] = []
         var events: [ClowderEvent] = []
-        reloadIfNeeded(points: &points, events: &events)
+        try reloadIfNeeded(points: &points, events: &events)
         for s in sources {
-            lines += readLines(s)
+            lines += try readLines(s)
             logNewMalformedSamples(s)
             let closed = s.pipeline.takeClosed()
             points += closed.points
@@ -203,9 +237,45 @@ final class Collector: @unchecked Sendable {
             let window = Int64(configuration.windowSeconds) * 1_000_000_000
             nextStatsNanoseconds = (now / window + 1) * window
         }
-        if lines > 0 { dirty = true }
+        if lines > 0 {
+            dirty = true
+            lastLineSeconds = Double(now) / 1e9
+        }
         try deliver(points: points, events: events, flush: false)
+        if ContinuousClock.now >= nextHealth {
+            writeHealth(up: true)
+            nextHealth = ContinuousClock.now + HealthFile.interval
+        }
         return lines
+    }
+
+    /// Rewrites the health file (``HealthFile``); a failure is logged once and is not fatal.
+    func writeHealth(up: Bool) {
+        let stats = delivery?.stats ?? spool.stats
+        func v(_ a: borrowing Atomic<Int64>) -> Int64 { a.load(ordering: .relaxed) }
+        var h = HealthFile.Values(agent: configuration.agentID, region: configuration.region)
+        h.up = up
+        h.written = Double(Self.wallNanoseconds()) / 1e9
+        h.started = startedSeconds
+        h.lastLineRead = lastLineSeconds
+        h.lastSendSuccess = Double(v(stats.lastSentMilliseconds)) / 1000
+        h.spoolBytes = v(stats.spoolBytes)
+        h.spoolMaxBytes = spool.maxBytes
+        h.spoolBatches = v(stats.spoolBatches)
+        h.linesRead = sources.reduce(0) { $0 + Int64($1.tail.stats.lines) }
+        h.malformedLines = sources.reduce(0) { $0 + $1.pipeline.malformedCount }
+        h.batchesSpooled = v(stats.batchesSpooled)
+        h.batchesSent = v(stats.batchesSent)
+        h.batchesRetried = v(stats.batchesRetried)
+        h.batchesDeadLettered = v(stats.batchesDeadLettered)
+        h.batchesDropped = v(stats.batchesDropped)
+        do {
+            try HealthFile.write(h, to: configuration.healthFile)
+            healthWarned = false
+        } catch {
+            if !healthWarned { logger.warning("\(error); `clowder-agent health` will report the agent as down") }
+            healthWarned = true
+        }
     }
 
     /// Logs the first malformed lines of this run (up to the pipeline's 5 samples), so an operator
@@ -225,10 +295,14 @@ final class Collector: @unchecked Sendable {
         }
     }
 
-    func readLines(_ source: LogSource) -> Int {
+    /// - Throws: ``RuntimeError`` `.spool` when the position of a file the tail begins to follow
+    ///   cannot be committed; a log that cannot be read is logged, not thrown.
+    func readLines(_ source: LogSource) throws -> Int {
         let pipeline = source.pipeline
         do {
-            return try source.tail.poll { line in _ = pipeline.add(line: line) }
+            return try source.tail.poll(onNewFiles: { try self.commitState() }) { line in _ = pipeline.add(line: line) }
+        } catch let error as RuntimeError {
+            throw error
         } catch {
             // A log that disappears or cannot be read for a while is not fatal.
             logger.warning("reading the access logs: \(error)")
@@ -241,7 +315,7 @@ final class Collector: @unchecked Sendable {
         var points: [Point] = []
         var events: [ClowderEvent] = []
         for s in sources {
-            _ = readLines(s)
+            _ = try readLines(s)
             let closed = s.pipeline.closeAll()
             points += closed.points
             events += closed.events

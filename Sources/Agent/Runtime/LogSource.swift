@@ -25,7 +25,9 @@ final class LogSource {
         self.spec = spec
         let pipelineConfiguration = AccessLogPipelineConfiguration(
             logFormat: spec.format, prefix: configuration.contextPrefix, windowSeconds: configuration.windowSeconds,
-            latenessSeconds: configuration.allowedLatenessSeconds, tags: spec.tags, emitEvents: configuration.emitEvents)
+            latenessSeconds: configuration.allowedLatenessSeconds, tags: spec.tags, emitEvents: configuration.emitEvents,
+            vhostLimit: try configuration.resolvedVhostLimit(), remoteUserKey: try configuration.remoteUserKey(),
+            topResources: configuration.topResources)
         let setting = spec.key.isEmpty ? "CLOWDER_METRICS_ACCESS_LOG" : "access log \(spec.key) (from CLOWDER_METRICS_NGINX_CONFIG)"
         do {
             if let saved = state[Self.pipelineKey(spec.key)] {

@@ -161,13 +161,17 @@ struct WindowTests {
         #expect(events.map(\.type) == ["file", "file", "dataset", "dataset", "file"])
         #expect(events.allSatisfy { $0.resourceID == id && $0.members["source"] == "nginx" })
         #expect(events[0].created == 1000)
-        #expect(events[0].members["user_id"] == "alice")
+        #expect(events[0].members["user_id"] == nil, "$remote_user is never sent unless REMOTE_USER=hash")
         #expect(events[1].members["user_id"] == nil)
         #expect(events[1].members["url"] == .string("/api/files/\(id)/blob?key=REDACTED&x=1"))
         #expect(events[1].members["size"] == 4096)
         #expect(p.takeClosed().events.isEmpty)
-        let points = p.closeAll().points
+        let all = p.closeAll().points
+        let points = all.filter { $0.measurement == "nginx_access" }
         #expect(points.count == 1)
+        // The top resources of the window: the viewed file (the bot's dataset view does not count) and the downloaded file.
+        let top = all.filter { $0.measurement == "nginx_top_resources" }
+        #expect(top.map { [$0.tags["kind"], $0.tags["type"], $0.tags["resource_id"]] } == [["view", "file", id], ["download", "file", id]])
         #expect(points[0].int("partial_downloads") == 1)
         #expect(points[0].int("bot_requests") == 1)
     }

@@ -9,6 +9,8 @@ import MetricsModel
 /// - `http_response` (tags agent host region server method result), `ping` (tags agent host region url result)
 ///   and `nginx` (tags agent host region server port) every 30 s;
 /// - `agent` per 60 s window (tags agent host region version), counters growing;
+/// - `nginx_top_resources` per 60 s window and host: the top 5 viewed and downloaded resources
+///   (tags agent host region kind type resource_id; fields count count_error rank);
 /// - `events`: Clowder `view_resource` and `download` events (tags category type user_id source; field resource_id)
 ///   and `service_status` events, written with the sink's layout.
 struct DemoData {
@@ -69,6 +71,18 @@ struct DemoData {
                                         fields: f, timeNanoseconds: t))
                 }
                 agentPoint(&agentTotals, agent: host, host: host, region: Self.site.region, lines: linesThisMinute, t: t)
+                for (kind, type) in [("view", "file"), ("download", "dataset")] {
+                    var count = 40 + next(40)
+                    for rank in 1...5 {
+                        let id = String(repeating: "0", count: 22) + String(format: "%02x", Int(next(12)) + (kind == "view" ? 0 : 16))
+                        points.append(Point(
+                            measurement: "nginx_top_resources",
+                            tags: ["agent": host, "host": host, "region": Self.site.region, "kind": kind, "type": type, "resource_id": id],
+                            fields: ["count": .int(count), "count_error": .int(next(3)), "rank": .int(Int64(rank))],
+                            timeNanoseconds: t + Int64(rank)))
+                        count -= 1 + next(8)
+                    }
+                }
             }
             agentPoint(&agentTotals, agent: "probe-eu-west-1", host: "probe-eu-west-1", region: "eu-west", lines: 0, t: t)
         }
