@@ -188,7 +188,7 @@ struct IngestAttackTests {
         expectProblem(echo2, 401, "unauthenticated", "unknown X-API-Key")
         #expect(!echo2.text.contains(marker))
         // A Signature-Input of 8 000 bytes (within the header limit): refused by its length, not parsed.
-        let longInput = "sig1=(" + (0..<1000).map { _ in #""a""# }.joined(separator: " ") + ");created=1;keyid=\"x\""
+        let longInput = "sig1=(" + (0..<2000).map { _ in #""a""# }.joined(separator: " ") + ");created=1;keyid=\"x\""
         let long = try await h.send(.post, "/v1/batches", headers: [("Idempotency-Key", "l1"), ("Signature-Input", longInput), ("Signature", "sig1=:AAAA:")])
         expectProblem(long, 401, "signature", "8 KB Signature-Input", mentions: "longer than 4096 bytes")
         // Headers beyond 16 KiB: the connection is closed (or answered 4xx) before a request exists.

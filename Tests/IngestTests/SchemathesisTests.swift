@@ -46,6 +46,7 @@ struct SchemathesisTests {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
+        print("schemathesis summary:\n\(text.suffix(1500))")
         #expect(p.terminationStatus == 0, "schemathesis failed:\n\(text.suffix(6000))")
         #expect(text.contains("passed") || text.contains("PASSED"), "\(text.suffix(2000))")
     }
