@@ -280,6 +280,28 @@ struct IngestAttackTests {
         #expect(h.server.connections.timedOutConnections >= 1)
     }
 
+    @Test("bodies in flight are capped: while a slow upload holds the only slot, another body is answered 503 unread")
+    func bodiesInFlight() async throws {
+        let h = try await IngestHarness(broker: false) { $0.maxBodiesInFlight = 1 }
+        defer { Task { await h.stop() } }
+        let slow = Batches.make(points: 2, events: 0, seed: 1)
+        let body = slow.jsonBytes
+        var head = "POST /v1/batches HTTP/1.1\r\nHost: 127.0.0.1:\(h.port)\r\nContent-Length: \(body.count)\r\n"
+        for (n, v) in try h.signedHeaders(body: body, id: slow.id) { head += "\(n): \(v)\r\n" }
+        let c = try RawConnection(port: h.port)
+        c.send(Array((head + "\r\n").utf8) + Array(body.prefix(10)))
+        try await Task.sleep(for: .milliseconds(500))
+        let other = try await h.postBatch(Batches.make(points: 1, events: 0, seed: 2), retry503: false)
+        #expect(other.status == 503, "\(other.text)")
+        #expect((other.retryAfter ?? 0) >= 1)
+        #expect(h.server.service.bodies.inUse == 1)
+        c.send(Array(body.dropFirst(10)))
+        let answer = c.readResponse(timeout: 10)
+        #expect(answer.hasPrefix("HTTP/1.1 202"), "\(answer.prefix(300))")
+        let after = try await h.postBatch(Batches.make(points: 1, events: 0, seed: 3), retry503: false)
+        #expect(after.status == 202, "the slot is free again: \(after.text)")
+    }
+
     @Test("check warns about a keys file other users can read; keys are bounded and placeholders refused")
     func keysFile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clowder-keys-\(UUID().uuidString)")
