@@ -17,6 +17,7 @@ var dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-http-structured-headers", from: "1.7.0"),
 ]
 if !agentOnly {
     dependencies += [
@@ -49,7 +50,10 @@ let package = Package(
         .target(name: "Parsers", dependencies: ["CPCRE2"], swiftSettings: swiftSettings),
         .target(
             name: "MetricsModel",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
@@ -118,7 +122,11 @@ let package = Package(
         // MARK: Tests (Swift Testing; real servers are started by .ci/run or by the test itself)
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ParsersTests", dependencies: ["Parsers"], swiftSettings: swiftSettings),
-        .testTarget(name: "MetricsModelTests", dependencies: ["MetricsModel", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MetricsModelTests",
+            dependencies: [
+                "MetricsModel", "TestSupport", .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+            ], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentTests", dependencies: ["Agent", "Parsers", "MetricsModel", "TestSupport"],

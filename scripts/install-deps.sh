@@ -32,3 +32,8 @@ fi
 if ! .venv/bin/python -c "import http_message_signatures" 2>/dev/null; then
   .venv/bin/pip install -q "${PYPI[@]}"
 fi
+# Swagger UI's dist files for the ingest's /docs (CLOWDER_INGEST_SWAGGER_UI_DIR=<venv site-packages>/swagger_ui/static;
+# swagger-ui-py 25.7.1 ships Swagger UI 5.24.2). Only the static files are used: no dependencies.
+if ! ls .venv/lib/python3*/site-packages/swagger_ui/static/swagger-ui-bundle.js >/dev/null 2>&1; then
+  .venv/bin/pip install -q --no-deps swagger-ui-py==25.7.1
+fi

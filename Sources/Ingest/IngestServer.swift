@@ -1,5 +1,6 @@
 import Broker
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import OpenAPIHummingbird
@@ -21,6 +22,8 @@ public final class IngestServer: Sendable {
     public let service: IngestService
     /// The RabbitMQ publisher, when a broker URL is configured.
     public let publisher: BrokerPublisher?
+    /// Open-connection count and deadlines (``ConnectionLimits``).
+    public let connections: ConnectionLimits
     let logger: Logger
 
     /// Opens the keys file, the de-duplication database and the destination.
@@ -40,15 +43,17 @@ public final class IngestServer: Sendable {
             destination = try JournalDestination(path: c.journalPath)
         }
         service = IngestService(configuration: c, keys: keys, dedupe: dedupe, destination: destination, logger: logger)
+        connections = ConnectionLimits(maxConnections: c.maxConnections, headerTimeout: c.headerTimeout, bodyTimeout: c.bodyTimeout)
     }
 
     /// The Hummingbird router with the generated handlers, the body middleware and the docs routes.
     /// - Throws: what handler registration throws.
-    public func router() throws -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() throws -> Router<IngestRequestContext> {
+        let router = Router(context: IngestRequestContext.self)
+        router.add(middleware: ClientAddressMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware())
         try IngestAPI(service: service).registerHandlers(on: router, middlewares: [IngestMiddleware(service: service)])
-        DocsRoutes.add(to: router)
+        DocsRoutes.add(to: router, swaggerUI: service.configuration.swaggerUIDirectory)
         return router
     }
 
@@ -59,8 +64,16 @@ public final class IngestServer: Sendable {
         let c = service.configuration
         var services: [any Service] = [KeysReloadService(keys: service.keys, logger: logger)]
         if let publisher { services.insert(PublisherService(publisher: publisher), at: 0) }
+        let limits = connections
+        // Header limits are the HTTP decoder's, checked while it parses (before a request exists).
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: c.maxHeaderBytes, maxHeaderListSize: c.maxHeaderBytes, maxHeaderFieldCount: 100)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(limits: limits)],
+            idleTimeout: .milliseconds(Int64(c.idleTimeout * 1000)), httpDecoderConfiguration: decoder)
         return Application(
             router: try router(),
+            server: .http1(configuration: http1),
             configuration: .init(address: .hostname(c.host, port: c.port), serverName: "clowder-ingest"),
             services: services,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? c.port) },

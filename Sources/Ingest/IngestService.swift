@@ -54,17 +54,48 @@ public struct IngestReply: Sendable {
     }
 }
 
+/// A request refused while authenticating, with its answer.
+public struct RefusedRequest: Error, Sendable {
+    /// The answer to send.
+    public var reply: IngestReply
+}
+
+/// What authenticating a request's headers established.
+public struct Authenticated: Sendable {
+    /// The key that signed the request or whose `X-API-Key` it carried.
+    public var key: IngestKey
+    /// The `Idempotency-Key` (the batch id), covered by the signature when signed.
+    public var idempotencyKey: String?
+    /// Whether the request was signed (its body must match ``contentDigest``).
+    public var signed: Bool
+    /// The signed `Content-Digest` value.
+    public var contentDigest: String?
+    /// `identity` or `gzip`.
+    public var encoding: String
+}
+
 /// The ingest's work for `POST /v1/batches` and `POST /v1/events`, independent
-/// of HTTP plumbing: verify (RFC 9421 signature and RFC 9530 digest over the
-/// bytes as received, or `X-API-Key`), rate-limit, de-duplicate on the batch
-/// id, decompress, decode with `MetricsModel`'s exact JSON, publish each point
-/// (as ``MetricsMessage``) and event (unchanged) with `message_id`
-/// `<batch id>:<index>`, record the id, answer.
+/// of HTTP plumbing, in two steps so that nothing unauthenticated costs a body:
+///
+/// 1. ``authenticate(_:method:path:authority:headers:client:)``, from the
+///    headers alone: content coding, failed-authentication limit per client
+///    address, RFC 9421 signature (without the body) or `X-API-Key`, the key's
+///    kinds, its rate limit, `Idempotency-Key` (required for batches and for
+///    signed events, and then covered by the signature);
+/// 2. ``process(_:_:path:body:)``: `Content-Digest` against the bytes as
+///    received, decompress, decode with `MetricsModel`'s exact JSON, validate
+///    every value against ``IngestLimits`` and ``FieldSchema``, check the key's
+///    agent, host and region bindings, de-duplicate per key id, stamp `key_id`
+///    on every message, bound each message's size, publish with `message_id`
+///    `<key id>:<batch id>:<index>`, record the id, answer.
 ///
 /// Statuses: 202 accepted; 200 duplicate; 400 invalid body or header; 401
 /// signature, digest, `created` outside the window, unknown or wrong key; 403
-/// kind not allowed; 413 too large; 415 unsupported encoding; 429 rate limit;
-/// 503 destination unavailable (all with `Retry-After` where it applies).
+/// kind not allowed or writing as an agent, host or region the key is not bound
+/// to; 413 too large; 415 unsupported encoding; 429 rate limit (per key, or per
+/// client address after failed authentications); 503 destination unavailable
+/// (all with `Retry-After` where it applies). Problem details name the header
+/// or member at fault and never repeat a value the client sent.
 public final class IngestService: Sendable {
     /// Settings.
     public let configuration: IngestConfiguration
@@ -77,8 +108,12 @@ public final class IngestService: Sendable {
     /// Counters for `/metrics`.
     public let metrics: IngestMetrics
     let limiter: RateLimiter
+    /// Failed authentications per client address.
+    let authFailures: RateLimiter
     let logger: Logger
     let inFlight = Mutex<Set<String>>([])
+    /// Request bodies held at once.
+    public let bodies: BodySlots
 
     public init(
         configuration: IngestConfiguration, keys: KeyStore, dedupe: DedupeStore, destination: any MessageDestination,
@@ -90,6 +125,8 @@ public final class IngestService: Sendable {
         self.destination = destination
         self.metrics = metrics
         self.limiter = RateLimiter(rate: configuration.rateLimit, burst: configuration.rateBurst)
+        self.authFailures = RateLimiter(rate: configuration.authFailuresPerMinute / 60, burst: configuration.authFailuresPerMinute)
+        self.bodies = BodySlots(capacity: configuration.maxBodiesInFlight)
         self.logger = logger
     }
 
@@ -115,88 +152,121 @@ public final class IngestService: Sendable {
 
     /// The RFC 9421 `@target-uri` of a request: the configured public URL's
     /// scheme and authority (behind a proxy), else `http://<Host>`, plus the path.
-    func targetURI(_ r: IngestRequest) -> String {
-        if let base = configuration.publicURL { return base + r.path }
-        return "http://" + (r.authority ?? r.header("Host") ?? "localhost") + r.path
+    func targetURI(path: String, authority: String?, host: String?) -> String {
+        if let base = configuration.publicURL { return base + path }
+        return "http://" + (authority ?? host ?? "localhost") + path
     }
 
-    /// Handles one request.
-    public func handle(_ kind: Kind, _ r: IngestRequest) async -> IngestReply {
-        let path = String(r.path.prefix { $0 != "?" })
-        func fail(_ p: Problem) -> IngestReply { IngestReply.problem(p, path: path) }
+    /// Handles one request whose body was already read: ``authenticate(_:method:path:authority:headers:client:)``
+    /// then ``process(_:_:path:body:)``.
+    public func handle(_ kind: Kind, _ r: IngestRequest, client: String = "unknown") async -> IngestReply {
+        do {
+            let auth = try authenticate(kind, method: r.method, path: r.path, authority: r.authority, headers: r.headers, client: client)
+            return await process(kind, auth, path: r.path, body: r.body, client: client)
+        } catch {
+            return error.reply
+        }
+    }
+
+    /// Step 1, from the headers alone.
+    /// - Parameter client: the client's address, for the failed-authentication limit.
+    /// - Throws: ``RefusedRequest`` with the 401, 403, 400, 415 or 429 answer.
+    public func authenticate(
+        _ kind: Kind, method: String, path rawPath: String, authority: String?, headers: [(name: String, value: String)],
+        client: String = "unknown"
+    ) throws(RefusedRequest) -> Authenticated {
+        let path = String(rawPath.prefix { $0 != "?" })
+        func fail(_ p: Problem) -> RefusedRequest { RefusedRequest(reply: IngestReply.problem(p, path: path)) }
+        let lookup = IngestRequest(method: method, path: rawPath, authority: authority, headers: headers, body: [])
         let now = Self.wallSeconds()
+        let mono = Self.monotonic()
 
         // Content coding: known before anything is decoded.
-        let encoding = (r.header("Content-Encoding") ?? "identity").trimmingSpaces.lowercased()
+        let encoding = (lookup.header("Content-Encoding") ?? "identity").trimmingSpaces.lowercased()
         guard encoding == "identity" || encoding == "gzip" || encoding.isEmpty else {
-            return fail(.unsupportedEncoding("Content-Encoding '\(encoding)' is not supported; send gzip or identity"))
+            throw fail(.unsupportedEncoding("Content-Encoding must be gzip or identity"))
+        }
+
+        // An address that failed too often is refused before any key is looked at.
+        if let wait = authFailures.wait(client, now: mono) {
+            throw fail(.rateLimited("too many failed authentications from this address", retryAfter: wait))
+        }
+        func unauthorized(_ p: Problem, _ why: String) -> RefusedRequest {
+            _ = authFailures.take(client, now: mono)
+            logger.info("refused authentication", metadata: ["path": "\(path)", "client": "\(client)", "error": "\(why)"])
+            return fail(p)
         }
 
         // Authentication.
         let keyID: String
         var idempotencyKey: String?
-        let signed = r.header("Signature-Input") != nil || r.header("Signature") != nil
+        var contentDigest: String?
+        let signed = lookup.header("Signature-Input") != nil || lookup.header("Signature") != nil
         if signed || kind == .batch {
-            let required =
-                kind == .batch ? HTTPMessageSigner.coveredComponents : ["@method", "@target-uri", "content-digest"]
             let keys = self.keys
-            let verifier = HTTPMessageVerifier(allowedSkew: configuration.allowedSkew, requiredComponents: required) {
+            let verifier = HTTPMessageVerifier(allowedSkew: configuration.allowedSkew, requiredComponents: HTTPMessageSigner.coveredComponents) {
                 keys.secret(for: $0)
             }
             do {
-                let v = try verifier.verify(
-                    method: r.method, targetURI: targetURI(r), headers: r.headers, body: r.body, now: Int64(now))
+                let v = try verifier.verifyHeaders(
+                    method: method, targetURI: targetURI(path: rawPath, authority: authority, host: lookup.header("Host")), headers: headers,
+                    now: Int64(now))
                 keyID = v.keyID
                 idempotencyKey = v.idempotencyKey
+                contentDigest = v.contentDigest
             } catch {
-                logger.info("refused signature", metadata: ["path": "\(path)", "error": "\(error)"])
-                return fail(.unauthorized(error))
+                throw unauthorized(.unauthorized(error), error.message)
             }
-        } else if let presented = r.header("X-API-Key") {
+        } else if let presented = lookup.header("X-API-Key") {
             guard let key = keys.headerKey(matching: presented) else {
-                return fail(.unauthenticated("the X-API-Key is not known"))
+                throw unauthorized(.unauthenticated("the X-API-Key is not known"), "unknown X-API-Key")
             }
             keyID = key.id
-            idempotencyKey = r.header("Idempotency-Key")?.trimmingSpaces
+            idempotencyKey = lookup.header("Idempotency-Key")?.trimmingSpaces
         } else {
-            return fail(.unauthenticated("send an RFC 9421 signature (Signature-Input, Signature, Content-Digest) or an X-API-Key"))
+            throw unauthorized(
+                .unauthenticated("send an RFC 9421 signature (Signature-Input, Signature, Content-Digest) or an X-API-Key"), "no credentials")
         }
         let needed: IngestKey.Kind = kind == .batch ? .batches : .events
-        guard keys.key(keyID)?.kinds.contains(needed) == true else {
-            return fail(.forbidden("key '\(keyID)' may not post \(needed.rawValue)"))
+        guard let key = keys.key(keyID), key.kinds.contains(needed) else {
+            throw fail(.forbidden("this key may not post \(needed.rawValue)"))
         }
-        if let wait = limiter.take(keyID, now: Self.monotonic()) {
-            return fail(.rateLimited("key '\(keyID)' is over \(configuration.rateLimit) requests/s", retryAfter: wait))
+        if let wait = limiter.take(keyID, now: mono) {
+            throw fail(.rateLimited("this key is over \(configuration.rateLimit) requests/s", retryAfter: wait))
         }
-        if kind == .batch && (idempotencyKey ?? "").isEmpty {
-            return fail(.invalidHeader("Idempotency-Key (the batch id) is required"))
+        if let k = idempotencyKey, k.isEmpty || k.utf8.count > 200 || !k.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
+            throw fail(.invalidHeader("Idempotency-Key must have 1 to 200 visible ASCII bytes"))
         }
-        if let k = idempotencyKey, k.isEmpty || k.utf8.count > 200 {
-            return fail(.invalidHeader("Idempotency-Key must have 1 to 200 bytes"))
-        }
+        return Authenticated(key: key, idempotencyKey: idempotencyKey, signed: signed || kind == .batch, contentDigest: contentDigest, encoding: encoding)
+    }
 
-        // De-duplication.
-        if let id = idempotencyKey {
+    /// Step 2, with the body as received.
+    public func process(_ kind: Kind, _ auth: Authenticated, path rawPath: String, body raw: [UInt8], client: String = "unknown") async -> IngestReply {
+        let path = String(rawPath.prefix { $0 != "?" })
+        func fail(_ p: Problem) -> IngestReply { IngestReply.problem(p, path: path) }
+        let now = Self.wallSeconds()
+        let keyID = auth.key.id
+        let idempotencyKey = auth.idempotencyKey
+        let limits = configuration.limits
+
+        if auth.signed {
             do {
-                if try dedupe.contains(id, now: now) {
-                    metrics.duplicate()
-                    return .json(200, ["duplicate": true, "batch_id": .string(id)])
-                }
+                try ContentDigest.verify(auth.contentDigest ?? "", body: raw)
             } catch {
-                logger.error("de-duplication lookup failed", metadata: ["error": "\(error)"])
-                return fail(.unavailable("de-duplication store: \(error)", retryAfter: configuration.retryAfter))
+                _ = authFailures.take(client, now: Self.monotonic())
+                return fail(.unauthorized(error))
             }
         }
 
         // Decode.
-        var body = r.body
-        if encoding == "gzip" {
+        var body = raw
+        if auth.encoding == "gzip" {
             do {
                 body = try Gzip.inflate(body, limit: configuration.maxDecodedBytes)
             } catch {
                 switch error {
                 case .tooLarge(let limit): return fail(.tooLarge("the body inflates to more than \(limit) bytes"))
-                case .invalid(let why): return fail(.invalidBody("Content-Encoding gzip, but the body is not valid gzip: \(why)"))
+                case .invalid: return fail(.invalidBody("Content-Encoding gzip, but the body is not valid gzip"))
                 }
             }
         } else if body.count > configuration.maxDecodedBytes {
@@ -208,57 +278,93 @@ public final class IngestService: Sendable {
         } catch {
             return fail(.invalidBody("\(error)"))
         }
-        var messages: [(id: String, body: [UInt8])] = []
-        var pointCount = 0, eventCount = 0
+        let nowSeconds = Int64(now)
+        var points: [Point] = []
+        var events: [ClowderEvent] = []
+        var agentID = ""
         let messagePrefix: String
         switch kind {
         case .batch:
             let batch: Batch
             do {
-                batch = try BatchValidation.batch(json)
+                batch = try BatchValidation.batch(json, limits: limits, now: nowSeconds)
             } catch {
                 return fail(.invalidBody(error.message))
             }
             guard batch.id == idempotencyKey else {
-                return fail(.invalidBody("batch.id '\(batch.id)' is not the Idempotency-Key '\(idempotencyKey ?? "")'"))
+                return fail(.invalidBody("batch.id is not the Idempotency-Key"))
+            }
+            do {
+                try KeyBinding.check(batch, key: auth.key)
+            } catch {
+                return fail(.forbidden(error.message))
             }
             messagePrefix = batch.id
-            messages.reserveCapacity(batch.points.count + batch.events.count)
-            for p in batch.points {
-                messages.append(("\(messagePrefix):\(messages.count)", MetricsMessage.json(for: p, agentID: batch.agent.id).jsonBytes))
-            }
-            for e in batch.events { messages.append(("\(messagePrefix):\(messages.count)", e.json.jsonBytes)) }
-            pointCount = batch.points.count
-            eventCount = batch.events.count
+            points = batch.points
+            events = batch.events
+            agentID = batch.agent.id
         case .events:
-            let events: [ClowderEvent]
             do {
-                events = try BatchValidation.events(json)
+                events = try BatchValidation.events(json, limits: limits, now: nowSeconds)
+                try KeyBinding.check(events: events, key: auth.key, path: "")
             } catch {
-                return fail(.invalidBody(error.message))
+                return fail(error.code == .invalid ? .invalidBody(error.message) : .forbidden(error.message))
             }
             messagePrefix = idempotencyKey ?? Self.randomID()
-            for e in events { messages.append(("\(messagePrefix):\(messages.count)", e.json.jsonBytes)) }
-            eventCount = events.count
         }
 
-        // Publish, once per id at a time.
+        // De-duplication, per key id, after validation.
         if let id = idempotencyKey {
-            let busy = inFlight.withLock { !$0.insert(id).inserted }
-            if busy {
-                return fail(.unavailable("batch \(id) is being published by another request", retryAfter: 1))
+            do {
+                if try dedupe.contains(id, keyID: keyID, now: now) {
+                    metrics.duplicate()
+                    return .json(200, ["duplicate": true, "batch_id": .string(id)])
+                }
+            } catch {
+                logger.error("de-duplication lookup failed", metadata: ["error": "\(error)"])
+                return fail(.unavailable("the de-duplication store failed", retryAfter: configuration.retryAfter))
             }
         }
-        defer { if let id = idempotencyKey { _ = inFlight.withLock { $0.remove(id) } } }
+
+        // Messages, each stamped with the key id and bounded in size.
+        var messages: [(id: String, body: [UInt8])] = []
+        messages.reserveCapacity(points.count + events.count)
+        let idPrefix = "\(keyID):\(messagePrefix):"
+        for (i, p) in points.enumerated() {
+            let bytes = MetricsMessage.json(for: p, agentID: agentID, keyID: keyID).jsonBytes
+            guard bytes.count <= limits.maxMessageBytes else {
+                return fail(.invalidBody("points[\(i)] makes a message of more than \(limits.maxMessageBytes) bytes"))
+            }
+            messages.append((idPrefix + String(messages.count), bytes))
+        }
+        for (i, e) in events.enumerated() {
+            var members = e.members
+            members["key_id"] = .string(keyID)
+            let bytes = JSONValue.object(members).jsonBytes
+            guard bytes.count <= limits.maxMessageBytes else {
+                return fail(.invalidBody("\(kind == .batch ? "events" : "")[\(i)] makes a message of more than \(limits.maxMessageBytes) bytes"))
+            }
+            messages.append((idPrefix + String(messages.count), bytes))
+        }
+
+        // Publish, once per key and id at a time.
+        let flightID = idempotencyKey.map { "\(keyID):\($0)" }
+        if let flightID {
+            let busy = inFlight.withLock { !$0.insert(flightID).inserted }
+            if busy {
+                return fail(.unavailable("this Idempotency-Key is being published by another request", retryAfter: 1))
+            }
+        }
+        defer { if let flightID { _ = inFlight.withLock { $0.remove(flightID) } } }
         let started = Self.monotonic()
         do {
             try await destination.write(messages: messages)
         } catch {
             metrics.publishFailed()
-            logger.warning("publish failed", metadata: ["id": "\(messagePrefix)", "error": "\(error)"])
-            return fail(.unavailable("\(error)", retryAfter: configuration.retryAfter))
+            logger.warning("publish failed", metadata: ["id": "\(messagePrefix)", "key": "\(keyID)", "error": "\(error)"])
+            return fail(.unavailable("the messages could not be published now", retryAfter: configuration.retryAfter))
         }
-        metrics.accepted(batch: kind == .batch, points: pointCount, events: eventCount, publishSeconds: Self.monotonic() - started)
+        metrics.accepted(batch: kind == .batch, points: points.count, events: events.count, publishSeconds: Self.monotonic() - started)
         if let id = idempotencyKey {
             do {
                 try dedupe.record(id, keyID: keyID, messages: messages.count, now: now)
@@ -269,8 +375,8 @@ public final class IngestService: Sendable {
         return .json(
             202,
             [
-                "accepted": true, "batch_id": .string(messagePrefix), "points": .int(Int64(pointCount)),
-                "events": .int(Int64(eventCount)), "messages": .int(Int64(messages.count)),
+                "accepted": true, "batch_id": .string(messagePrefix), "points": .int(Int64(points.count)),
+                "events": .int(Int64(events.count)), "messages": .int(Int64(messages.count)),
             ])
     }
 

@@ -3,17 +3,21 @@
 ///
 /// A point becomes
 /// `{"category": "metric", "type": <measurement>, "created": <epoch ms>, "time_ns": <epoch ns>,
-///   "tags": {…}, "fields": {…}, "agent": "<agent id>"}`;
-/// an event is published unchanged.
+///   "tags": {…}, "fields": {…}, "agent": "<agent id>", "key_id": "<key id>"}`;
+/// an event is published with its members unchanged plus `key_id`.
+/// `key_id` is the ingest key that authenticated the request (the ingest's
+/// stamp, replacing any `key_id` the client sent); readers ignore it.
 public enum MetricsMessage {
-    /// The flat message for a point.
-    public static func json(for point: Point, agentID: String) -> JSONValue {
-        [
+    /// The flat message for a point; `keyID` nil leaves `key_id` out.
+    public static func json(for point: Point, agentID: String, keyID: String? = nil) -> JSONValue {
+        var o: [String: JSONValue] = [
             "category": "metric", "type": .string(point.measurement),
             "created": .int(point.timeNanoseconds / 1_000_000), "time_ns": .int(point.timeNanoseconds),
             "tags": .object(point.tags.mapValues { .string($0) }), "fields": .object(point.fields),
             "agent": .string(agentID),
         ]
+        if let keyID { o["key_id"] = .string(keyID) }
+        return .object(o)
     }
 
     /// Reads a published message back: a point when `category` is `metric`,

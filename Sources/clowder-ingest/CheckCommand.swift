@@ -1,5 +1,6 @@
 import ArgumentParser
 import Broker
+import Foundation
 import Ingest
 
 /// `clowder-ingest check --env-file F`: validates the settings and the keys
@@ -23,6 +24,18 @@ struct CheckCommand: AsyncParsableCommand {
             }
             print("dedupe: \(c.dedupePath) (ttl \(Int(c.dedupeTTL)) s, at most \(c.dedupeMaxEntries))")
             print("limits: body \(c.maxBodyBytes) bytes, decoded \(c.maxDecodedBytes) bytes, \(c.rateLimit) req/s per key (burst \(Int(c.rateBurst)))")
+            let l = c.limits
+            print(
+                "bounds: \(l.maxPoints) points, \(l.maxEvents) events per request, messages up to \(l.maxMessageBytes) bytes, times -\(l.maxAgeSeconds) s...+\(l.maxFutureSeconds) s of now")
+            print(
+                "connections: at most \(c.maxConnections), \(c.maxBodiesInFlight) bodies in flight, headers up to \(c.maxHeaderBytes) bytes, timeouts idle \(c.idleTimeout) s, header \(c.headerTimeout) s, body \(c.bodyTimeout) s; \(c.authFailuresPerMinute) failed authentications per address per minute")
+            if let dir = c.swaggerUIDirectory {
+                let ok = FileManager.default.fileExists(atPath: dir + "/swagger-ui-bundle.js") && FileManager.default.fileExists(atPath: dir + "/swagger-ui.css")
+                print(ok ? "docs: Swagger UI from \(dir)" : "warning: CLOWDER_INGEST_SWAGGER_UI_DIR=\(dir) has no swagger-ui-bundle.js and swagger-ui.css: /docs answers 404")
+            } else {
+                print("docs: CLOWDER_INGEST_SWAGGER_UI_DIR is not set: /docs answers 404 (pip install swagger-ui-py==25.7.1; <site-packages>/swagger_ui/static)")
+            }
+            for w in keys.permissionWarnings() { print("warning: \(w)") }
             print("ok")
         } catch {
             printError("clowder-ingest: \(error)")

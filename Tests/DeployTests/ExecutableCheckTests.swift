@@ -56,21 +56,34 @@ struct ExecutableCheckTests {
         try Self.check("clowder-sink", file)
     }
 
-    @Test("clowder-ingest check accepts every ingest example with keys.example as its keys file",
+    @Test("clowder-ingest check refuses keys.example's placeholders, and accepts every ingest example once they are replaced",
           .disabled(if: agentOnly, "CLOWDER_AGENT_ONLY=1 builds no clowder-ingest"),
           arguments: ["deploy/ingest.env.example", "deploy/docker/env/ingest.env"])
     func ingest(_ file: String) throws {
         // keys.example with its key files moved into a scratch directory (the environment wins over the env file).
         let dir = try Repo.temporaryDirectory("ingest-keys")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let keys = try Repo.text("deploy/keys.example").replacingOccurrences(of: "hmac:file:/etc/clowder-metrics/", with: "hmac:file:\(dir.path)/")
-        try Data(keys.utf8).write(to: dir.appendingPathComponent("keys"))
+        let shipped = try Repo.text("deploy/keys.example").replacingOccurrences(of: "hmac:file:/etc/clowder-metrics/", with: "hmac:file:\(dir.path)/")
         try Data("0123456789abcdef0123456789abcdef\n".utf8).write(to: dir.appendingPathComponent("agent-clowder-example-org.key"))
-        try Self.check("clowder-ingest", file, environment: [
+        let environment = [
             "CLOWDER_INGEST_KEYS_FILE": dir.appendingPathComponent("keys").path,
             "CLOWDER_INGEST_DEDUPE_PATH": dir.appendingPathComponent("dedupe.db").path,
             "CLOWDER_INGEST_JOURNAL_PATH": dir.appendingPathComponent("journal.db").path,
-        ])
+        ]
+        // As shipped: refused, naming the placeholder.
+        try Data(shipped.utf8).write(to: dir.appendingPathComponent("keys"))
+        if let exe = Self.product("clowder-ingest") {
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in environment { env[k] = v }
+            let r = try Run.run(exe, ["check", "--env-file", Repo.root.appendingPathComponent(file).path], environment: env)
+            #expect(r.status == 78, "\(r.stdout)\(r.stderr)")
+            #expect(r.stderr.contains("placeholder CHANGE-ME"), "\(r.stderr)")
+        }
+        // Placeholders replaced by a secret (hex) and a SHA-256: accepted.
+        let keys = shipped.replacingOccurrences(of: "hmac:hex:CHANGE-ME", with: "hmac:hex:" + String(repeating: "5a", count: 32))
+            .replacingOccurrences(of: "sha256:CHANGE-ME", with: "sha256:" + String(repeating: "ab", count: 32))
+        try Data(keys.utf8).write(to: dir.appendingPathComponent("keys"))
+        try Self.check("clowder-ingest", file, environment: environment)
     }
 
     @Test("the compose keys file names the compose agent's key id")

@@ -89,14 +89,15 @@ struct IngestPartsTests {
         do {
             let s = try DedupeStore(path: path, ttl: 100, maxEntries: 3)
             for (i, id) in ["a", "b", "c", "d"].enumerated() { try s.record(id, keyID: "k", messages: 1, now: 1000 + Double(i)) }
-            #expect(try s.contains("a", now: 1010))
+            #expect(try s.contains("a", keyID: "k", now: 1010))
+            #expect(try !s.contains("a", keyID: "other", now: 1010), "ids are per key")
         }
         let s = try DedupeStore(path: path, ttl: 100, maxEntries: 3)
-        #expect(try s.contains("d", now: 1050))
-        #expect(try !s.contains("d", now: 1200), "expired")
+        #expect(try s.contains("d", keyID: "k", now: 1050))
+        #expect(try !s.contains("d", keyID: "k", now: 1200), "expired")
         try s.sweep(now: 1010)
         #expect(s.count == 3)
-        #expect(try !s.contains("a", now: 1010), "the oldest went first")
+        #expect(try !s.contains("a", keyID: "k", now: 1010), "the oldest went first")
         try s.sweep(now: 5000)
         #expect(s.count == 0)
     }

@@ -84,7 +84,12 @@ struct IngestRefusalTests {
             ("created not an integer", #"{"id":"v8","created":"now","agent":{"id":"a"}}"#),
             ("not an object", #"[1,2,3]"#),
         ]
-        for (what, text) in violations {
+        let nowMs = String(Int64(Date().timeIntervalSince1970 * 1000))
+        let nowNs = nowMs + "000000"
+        for (what, template) in violations {
+            // Times within the accepted window, so each case fails for its own reason.
+            let text = template.replacingOccurrences(of: #""created":1"#, with: #""created":"# + nowMs)
+                .replacingOccurrences(of: #""time_ns":1,"#, with: #""time_ns":"# + nowNs + ",")
             let v = Array(text.utf8)
             let id = (try? JSONValue(parsing: v))?["id"]?.stringValue ?? "v0"
             let r = try await h.send(.post, "/v1/batches", headers: try h.signedHeaders(body: v, id: id), body: v)
@@ -132,7 +137,8 @@ struct IngestRefusalTests {
     func events() async throws {
         let h = try await IngestHarness(broker: false)
         defer { Task { await h.stop() } }
-        let body = Array(#"[{"category":"upload","created":1764400000000,"type":"file"},{"category":"delete","created":1764400000001}]"#.utf8)
+        let ms = Int64(Date().timeIntervalSince1970 * 1000)
+        let body = Array(#"[{"category":"upload","created":\#(ms),"type":"file"},{"category":"delete","created":\#(ms + 1)}]"#.utf8)
         let signed = try await h.send(.post, "/v1/events", headers: try h.signedHeaders(path: "/v1/events", body: body, id: "events-\(UUID().uuidString)"), body: body)
         #expect(signed.status == 202, "\(signed.text)")
         #expect(signed.json?["events"] == 2)
@@ -142,7 +148,7 @@ struct IngestRefusalTests {
         headers = [("X-API-Key", IngestHarness.clowderAPIKey)]
         let empty = try await h.send(.post, "/v1/events", headers: headers, body: Array("[]".utf8))
         expectProblem(empty, 400, "invalid-body", "empty array")
-        let badType = try await h.send(.post, "/v1/events", headers: headers, body: Array(#"{"category":"x","created":1,"type":5}"#.utf8))
+        let badType = try await h.send(.post, "/v1/events", headers: headers, body: Array(#"{"category":"x","created":\#(ms),"type":5}"#.utf8))
         expectProblem(badType, 400, "invalid-body", "type not a string")
         let none = try await h.send(.post, "/v1/events", headers: [], body: body)
         expectProblem(none, 401, "unauthenticated", "no credentials")

@@ -20,6 +20,16 @@ RUN --mount=type=cache,target=/src/.build \
  && install -D -m 0755 "$(swift build -c release --show-bin-path)/clowder-ingest" /out/clowder-ingest \
  && strip /out/clowder-ingest
 
+# Swagger UI for /docs, from PyPI (swagger-ui-py 25.7.1 ships Swagger UI 5.24.2's dist files), as
+# scripts/install-deps.sh installs it: served from this image, never from a CDN.
+FROM debian:bookworm-slim AS swagger-ui
+RUN export DEBIAN_FRONTEND=noninteractive \
+ && apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends python3-pip \
+ && pip install -q --no-deps --break-system-packages --target /out/pip swagger-ui-py==25.7.1 \
+ && install -d /out/swagger-ui \
+ && cp /out/pip/swagger_ui/static/swagger-ui-bundle.js /out/pip/swagger_ui/static/swagger-ui.css /out/pip/swagger_ui/static/LICENSE /out/swagger-ui/
+
 FROM debian:bookworm-slim
 RUN export DEBIAN_FRONTEND=noninteractive \
  && apt-get update -qq \
@@ -30,6 +40,8 @@ RUN export DEBIAN_FRONTEND=noninteractive \
  && install -d -o 10001 -g 10001 -m 0750 /var/lib/clowder-metrics \
  && install -d -m 0755 /etc/clowder-metrics
 COPY --from=build /out/clowder-ingest /usr/local/bin/clowder-ingest
+COPY --from=swagger-ui /out/swagger-ui /usr/share/clowder-metrics/swagger-ui
+ENV CLOWDER_INGEST_SWAGGER_UI_DIR=/usr/share/clowder-metrics/swagger-ui
 USER 10001:10001
 WORKDIR /var/lib/clowder-metrics
 VOLUME ["/var/lib/clowder-metrics"]

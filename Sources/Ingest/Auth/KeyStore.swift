@@ -23,25 +23,56 @@ public struct IngestKey: Sendable, Hashable {
         case headerKeySHA256([UInt8])
     }
 
-    /// The key id (`keyid` of the signature; a label for header keys).
+    /// The key id (`keyid` of the signature; a label for header keys): 1 to
+    /// ``maxIDBytes`` printable ASCII bytes without `"`, `\\` or `:` (it
+    /// prefixes every `message_id`, an AMQP short string of at most 255 bytes).
     public var id: String
     /// What it may post.
     public var kinds: Set<Kind>
     /// Its secret or hash.
     public var credential: Credential
+    /// The agent ids (`batch.agent.id`, the `agent` tag and member) this key may write as; nil = any.
+    public var agents: Set<String>?
+    /// The hosts (`batch.agent.host`, the `host` tag and member) it may write as; nil = any.
+    public var hosts: Set<String>?
+    /// The regions (`batch.agent.region`, the `region` tag and member) it may write as; nil = any.
+    public var regions: Set<String>?
+    /// The file its secret was read from (`hmac:file:`), for `check`'s permission warning.
+    public var secretFile: String?
+
+    /// Longest key id, bytes.
+    public static let maxIDBytes = 48
+
+    public init(
+        id: String, kinds: Set<Kind>, credential: Credential, agents: Set<String>? = nil, hosts: Set<String>? = nil,
+        regions: Set<String>? = nil, secretFile: String? = nil
+    ) {
+        self.id = id
+        self.kinds = kinds
+        self.credential = credential
+        self.agents = agents
+        self.hosts = hosts
+        self.regions = regions
+        self.secretFile = secretFile
+    }
 }
 
 /// The keys the ingest accepts, read from a file and re-read on SIGHUP
 /// (``reload()``). Thread-safe.
 ///
 /// File format: one key per line, `#` comments and blank lines ignored,
-/// whitespace-separated fields `<keyid> <kinds> <credential>`:
+/// whitespace-separated fields `<keyid> <kinds> <credential> [bindings…]`:
 /// ```
-/// # keyid   kinds            credential
-/// web-1     batches,events   hmac:base64:c2VjcmV0LXNlY3JldC1zZWNyZXQ=
-/// web-2     batches          hmac:file:/etc/clowder-metrics/web-2.key
+/// # keyid   kinds            credential                                   bindings (optional)
+/// web-1     batches,events   hmac:base64:c2VjcmV0LXNlY3JldC1zZWNyZXQ=     agents=web-1 hosts=web-1.example.org
+/// probe-eu  batches          hmac:file:/etc/clowder-metrics/probe-eu.key  agents=probe-eu-1,probe-eu-2 regions=eu-west
 /// clowder   events           sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 /// ```
+/// A binding `agents=`, `hosts=` or `regions=` (comma-separated values) limits
+/// what the key may write as: the batch's `agent.id`/`host`/`region` and the
+/// `agent`/`host`/`region` tags of its points and members of its events
+/// (403 otherwise). A credential holding the placeholder `CHANGE-ME` (as in
+/// `deploy/keys.example`) is refused, so an example file never serves.
 /// `kinds` is `batches`, `events` or both (comma-separated). Credentials:
 /// `hmac:base64:<secret>`, `hmac:hex:<secret>`, `hmac:text:<secret>`,
 /// `hmac:file:<path>` (the file's bytes without trailing whitespace, as the agent reads its key file) —
@@ -103,6 +134,24 @@ public final class KeyStore: Sendable {
         return found
     }
 
+    /// Warnings for `check`: the keys file, or a secret file it names, readable
+    /// or writable by users other than its owner and group (mode `o+r` or `o+w`).
+    public func permissionWarnings() -> [String] {
+        var files = [path]
+        files += keys.withLock { $0.values.compactMap(\.secretFile) }.sorted()
+        var out: [String] = []
+        for f in files {
+            var st = stat()
+            guard stat(f, &st) == 0 else { continue }
+            let mode = st.st_mode & 0o777
+            if mode & 0o006 != 0 {
+                out.append(
+                    "\(f) is \(mode & 0o004 != 0 ? "readable" : "writable") by every user (mode \(String(mode, radix: 8))): chmod o-rwx \(f) (0640 root:clowder-metrics is recommended)")
+            }
+        }
+        return out
+    }
+
     static func read(_ path: String) throws -> [UInt8] {
         guard let f = fopen(path, "rb") else {
             throw IngestError(.keysFile, "cannot open keys file \(path): \(String(cString: strerror(errno)))")
@@ -129,12 +178,16 @@ public final class KeyStore: Sendable {
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if fields.isEmpty { continue }
-            guard fields.count == 3 else {
-                throw IngestError(.keysFile, "\(where_): expected '<keyid> <kinds> <credential>', found \(fields.count) fields")
+            guard fields.count >= 3 else {
+                throw IngestError(
+                    .keysFile, "\(where_): expected '<keyid> <kinds> <credential> [agents=…] [hosts=…] [regions=…]', found \(fields.count) fields")
             }
             let id = String(fields[0])
-            guard id.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
-                throw IngestError(.keysFile, "\(where_): keyid '\(id)' must be printable ASCII without quotes or backslashes")
+            guard id.utf8.count <= IngestKey.maxIDBytes,
+                id.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 != UInt8(ascii: ":") })
+            else {
+                throw IngestError(
+                    .keysFile, "\(where_): keyid '\(id)' must be 1 to \(IngestKey.maxIDBytes) printable ASCII bytes without quotes, backslashes or ':'")
             }
             var kinds: Set<IngestKey.Kind> = []
             for k in fields[1].split(separator: ",") {
@@ -144,14 +197,39 @@ public final class KeyStore: Sendable {
                 kinds.insert(kind)
             }
             if kinds.isEmpty { throw IngestError(.keysFile, "\(where_): no kinds given (batches, events)") }
-            let credential = try parseCredential(String(fields[2]), at: where_)
+            let credentialText = String(fields[2])
+            let credential = try parseCredential(credentialText, at: where_)
             if keys[id] != nil { throw IngestError(.keysFile, "\(where_): keyid '\(id)' appears twice") }
-            keys[id] = IngestKey(id: id, kinds: kinds, credential: credential)
+            var key = IngestKey(id: id, kinds: kinds, credential: credential)
+            if credentialText.hasPrefix("hmac:file:") { key.secretFile = String(credentialText.dropFirst(10)) }
+            for option in fields.dropFirst(3) {
+                guard let eq = option.firstIndex(of: "=") else {
+                    throw IngestError(.keysFile, "\(where_): '\(option)' is not agents=…, hosts=… or regions=…")
+                }
+                let values = Set(option[option.index(after: eq)...].split(separator: ",").map(String.init))
+                guard !values.isEmpty else { throw IngestError(.keysFile, "\(where_): '\(option)' lists no value") }
+                switch option[..<eq] {
+                case "agents" where key.agents == nil: key.agents = values
+                case "hosts" where key.hosts == nil: key.hosts = values
+                case "regions" where key.regions == nil: key.regions = values
+                case "agents", "hosts", "regions": throw IngestError(.keysFile, "\(where_): '\(option[..<eq])=' is given twice")
+                default: throw IngestError(.keysFile, "\(where_): '\(option[..<eq])' is not agents, hosts or regions")
+                }
+            }
+            keys[id] = key
         }
         return keys
     }
 
+    /// The placeholder `deploy/keys.example` carries instead of secrets.
+    public static let placeholder = "CHANGE-ME"
+
     static func parseCredential(_ s: String, at where_: String) throws -> IngestKey.Credential {
+        if s.uppercased().contains(placeholder) {
+            throw IngestError(
+                .keysFile,
+                "\(where_): the credential is the placeholder \(placeholder) (as in deploy/keys.example): put a secret there (openssl rand -hex 32 for an HMAC secret; printf %s \"$KEY\" | sha256sum for an X-API-Key)")
+        }
         if s.hasPrefix("sha256:") {
             guard let h = hex(s.dropFirst(7)), h.count == 32 else {
                 throw IngestError(.keysFile, "\(where_): sha256: must be followed by 64 hex digits (the SHA-256 of the header key)")
@@ -171,6 +249,9 @@ public final class KeyStore: Sendable {
             var b = try read(String(s.dropFirst(10)))
             // As the agent reads CLOWDER_METRICS_API_KEY_FILE: trailing whitespace and newlines are not part of the secret.
             while let last = b.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D { b.removeLast() }
+            if String(decoding: b, as: UTF8.self).uppercased().contains(placeholder) {
+                throw IngestError(.keysFile, "\(where_): the secret file \(s.dropFirst(10)) holds the placeholder \(placeholder): write a secret (openssl rand -hex 32)")
+            }
             secret = b
         } else {
             throw IngestError(

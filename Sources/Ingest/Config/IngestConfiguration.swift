@@ -25,6 +25,19 @@ import SystemPackage
 /// | `CLOWDER_INGEST_CLOCK_SKEW` | seconds `created` may differ from now | `300` |
 /// | `CLOWDER_INGEST_CONFIRM_TIMEOUT` | seconds to wait for publisher confirms | `30` |
 /// | `CLOWDER_INGEST_RETRY_AFTER` | `Retry-After` seconds on 503 | `5` |
+/// | `CLOWDER_INGEST_MAX_POINTS` | most points per request (400 beyond) | `10000` |
+/// | `CLOWDER_INGEST_MAX_EVENTS` | most events per request (400 beyond) | `10000` |
+/// | `CLOWDER_INGEST_MAX_MESSAGE_BYTES` | largest published message, bytes (400 beyond; RabbitMQ's `max_message_size` is 128 MiB) | `262144` |
+/// | `CLOWDER_INGEST_MAX_AGE` | seconds a point's or event's time may lie in the past (400 beyond) | `2592000` (30 days) |
+/// | `CLOWDER_INGEST_MAX_FUTURE` | seconds it may lie in the future (400 beyond) | `3600` |
+/// | `CLOWDER_INGEST_MAX_CONNECTIONS` | open connections; one more is closed at once | `512` |
+/// | `CLOWDER_INGEST_MAX_BODIES_IN_FLIGHT` | request bodies read at once (503 with `Retry-After` beyond) | `16` |
+/// | `CLOWDER_INGEST_MAX_HEADER_BYTES` | all header lines of a request together, bytes (the connection is closed beyond) | `16384` |
+/// | `CLOWDER_INGEST_IDLE_TIMEOUT` | seconds a connection may send and receive nothing | `30` |
+/// | `CLOWDER_INGEST_HEADER_TIMEOUT` | seconds for a request's header section to arrive | `10` |
+/// | `CLOWDER_INGEST_BODY_TIMEOUT` | seconds for its body to arrive | `60` |
+/// | `CLOWDER_INGEST_AUTH_FAILURES_PER_MINUTE` | failed authentications per client address per minute before 429 (0 = off) | `30` |
+/// | `CLOWDER_INGEST_SWAGGER_UI_DIR` | folder holding Swagger UI's `swagger-ui-bundle.js` and `swagger-ui.css` (PyPI `swagger-ui-py` 25.7.1: `<site-packages>/swagger_ui/static`), served at `/docs` | empty: `/docs` says how to install it |
 ///
 /// ```swift
 /// let config = try await IngestConfiguration.load(environmentFile: "/etc/clowder-metrics/ingest.env")
@@ -54,6 +67,22 @@ public struct IngestConfiguration: Sendable {
     public var confirmTimeout: Double = 30
     /// Seconds.
     public var retryAfter = 5
+    /// Bounds on accepted values (``IngestLimits``).
+    public var limits = IngestLimits()
+    public var maxConnections = 512
+    public var maxBodiesInFlight = 16
+    /// Bytes.
+    public var maxHeaderBytes = 16 << 10
+    /// Seconds.
+    public var idleTimeout: Double = 30
+    /// Seconds.
+    public var headerTimeout: Double = 10
+    /// Seconds.
+    public var bodyTimeout: Double = 60
+    /// Failed authentications per client address per minute (0 = no limit).
+    public var authFailuresPerMinute: Double = 30
+    /// Swagger UI's folder; nil = not installed.
+    public var swaggerUIDirectory: String?
 
     public init() {}
 
@@ -63,7 +92,11 @@ public struct IngestConfiguration: Sendable {
         "CLOWDER_INGEST_BROKER_URL", "CLOWDER_INGEST_EXCHANGE", "CLOWDER_INGEST_JOURNAL_PATH", "CLOWDER_INGEST_DEDUPE_PATH",
         "CLOWDER_INGEST_DEDUPE_TTL", "CLOWDER_INGEST_DEDUPE_MAX_ENTRIES", "CLOWDER_INGEST_MAX_BODY_BYTES",
         "CLOWDER_INGEST_MAX_DECODED_BYTES", "CLOWDER_INGEST_RATE_LIMIT", "CLOWDER_INGEST_RATE_BURST", "CLOWDER_INGEST_CLOCK_SKEW",
-        "CLOWDER_INGEST_CONFIRM_TIMEOUT", "CLOWDER_INGEST_RETRY_AFTER",
+        "CLOWDER_INGEST_CONFIRM_TIMEOUT", "CLOWDER_INGEST_RETRY_AFTER", "CLOWDER_INGEST_MAX_POINTS", "CLOWDER_INGEST_MAX_EVENTS",
+        "CLOWDER_INGEST_MAX_MESSAGE_BYTES", "CLOWDER_INGEST_MAX_AGE", "CLOWDER_INGEST_MAX_FUTURE", "CLOWDER_INGEST_MAX_CONNECTIONS",
+        "CLOWDER_INGEST_MAX_BODIES_IN_FLIGHT", "CLOWDER_INGEST_MAX_HEADER_BYTES", "CLOWDER_INGEST_IDLE_TIMEOUT",
+        "CLOWDER_INGEST_HEADER_TIMEOUT", "CLOWDER_INGEST_BODY_TIMEOUT", "CLOWDER_INGEST_AUTH_FAILURES_PER_MINUTE",
+        "CLOWDER_INGEST_SWAGGER_UI_DIR",
     ]
 
     /// Reads the settings: `environment` (default: the process environment) wins over `environmentFile`.
@@ -136,6 +169,22 @@ public struct IngestConfiguration: Sendable {
         try double("clock_skew", 1...86400, into: &allowedSkew)
         try double("confirm_timeout", 0.1...3600, into: &confirmTimeout)
         try int("retry_after", 0...3600, into: &retryAfter)
+        try int("max_points", 1...1_000_000, into: &limits.maxPoints)
+        try int("max_events", 1...1_000_000, into: &limits.maxEvents)
+        try int("max_message_bytes", 4096...(64 << 20), into: &limits.maxMessageBytes)
+        var age = Int(limits.maxAgeSeconds), future = Int(limits.maxFutureSeconds)
+        try int("max_age", 60...(10 * 365 * 86400), into: &age)
+        try int("max_future", 1...(365 * 86400), into: &future)
+        limits.maxAgeSeconds = Int64(age)
+        limits.maxFutureSeconds = Int64(future)
+        try int("max_connections", 1...1_000_000, into: &maxConnections)
+        try int("max_bodies_in_flight", 1...100_000, into: &maxBodiesInFlight)
+        try int("max_header_bytes", 1024...(1 << 20), into: &maxHeaderBytes)
+        try double("idle_timeout", 1...3600, into: &idleTimeout)
+        try double("header_timeout", 1...3600, into: &headerTimeout)
+        try double("body_timeout", 1...3600, into: &bodyTimeout)
+        try double("auth_failures_per_minute", 0...1_000_000, into: &authFailuresPerMinute)
+        if let (_, v) = value("swagger_ui_dir") { swaggerUIDirectory = v }
         if maxDecodedBytes < maxBodyBytes { maxDecodedBytes = maxBodyBytes }
     }
 }

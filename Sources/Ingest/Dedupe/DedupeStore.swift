@@ -1,9 +1,13 @@
 import Storage
 import Synchronization
 
-/// Remembers the `Idempotency-Key`s (batch ids) accepted, in SQLite, so a
-/// repeat — from a retry, or a replay with a new `created` — answers
-/// `duplicate` and publishes nothing, also after a restart.
+/// Remembers the `Idempotency-Key`s (batch ids) accepted, per key id, in
+/// SQLite, so a repeat by the same key — from a retry, or a replay with a new
+/// `created` — answers `duplicate` and publishes nothing, also after a
+/// restart. Ids are scoped by the key that sent them: one key's id never makes
+/// another key's request a duplicate, and the answer says nothing about other
+/// keys' ids (table `accepted_requests`, primary key `(key_id, id)`; the
+/// unscoped `accepted_batches` of earlier versions is no longer read).
 ///
 /// Bounded two ways: entries older than `ttl` seconds are deleted, and beyond
 /// `maxEntries` the oldest go first. The window must be well beyond the
@@ -20,7 +24,7 @@ public final class DedupeStore: Sendable {
     private let db: Mutex<SQLiteDatabase>
     private let inserts = Mutex<Int>(0)
 
-    /// Opens (creates) the table `accepted_batches` in the database at `path`.
+    /// Opens (creates) the table `accepted_requests` in the database at `path`.
     /// - Throws: ``IngestError`` `storage`.
     public init(path: String, ttl: Double = 7 * 86400, maxEntries: Int = 1_000_000) throws {
         self.ttl = ttl
@@ -29,9 +33,10 @@ public final class DedupeStore: Sendable {
             let d = try SQLiteDatabase(path: path, synchronous: "NORMAL")
             try d.execute(
                 """
-                CREATE TABLE IF NOT EXISTS accepted_batches (
-                    id TEXT PRIMARY KEY, key_id TEXT NOT NULL, accepted_at REAL NOT NULL, messages INTEGER NOT NULL);
-                CREATE INDEX IF NOT EXISTS accepted_batches_at ON accepted_batches (accepted_at);
+                CREATE TABLE IF NOT EXISTS accepted_requests (
+                    key_id TEXT NOT NULL, id TEXT NOT NULL, accepted_at REAL NOT NULL, messages INTEGER NOT NULL,
+                    PRIMARY KEY (key_id, id));
+                CREATE INDEX IF NOT EXISTS accepted_requests_at ON accepted_requests (accepted_at);
                 """)
             db = Mutex(d)
         } catch {
@@ -39,12 +44,12 @@ public final class DedupeStore: Sendable {
         }
     }
 
-    /// True when `id` was accepted within the window.
+    /// True when `keyID` had `id` accepted within the window.
     /// - Throws: ``IngestError`` `storage`.
-    public func contains(_ id: String, now: Double) throws -> Bool {
+    public func contains(_ id: String, keyID: String, now: Double) throws -> Bool {
         do {
             return try db.withLock { d in
-                let rows = try d.query("SELECT accepted_at FROM accepted_batches WHERE id = ?", .text(id))
+                let rows = try d.query("SELECT accepted_at FROM accepted_requests WHERE key_id = ? AND id = ?", .text(keyID), .text(id))
                 guard let at = rows.first?.first?.real else { return false }
                 return now - at <= ttl
             }
@@ -53,7 +58,7 @@ public final class DedupeStore: Sendable {
         }
     }
 
-    /// Records `id` as accepted; every 1000 inserts, expired and surplus entries are deleted.
+    /// Records `id` as accepted for `keyID`; every 1000 inserts, expired and surplus entries are deleted.
     /// - Throws: ``IngestError`` `storage`.
     public func record(_ id: String, keyID: String, messages: Int, now: Double) throws {
         let sweep = inserts.withLock { n -> Bool in
@@ -63,8 +68,8 @@ public final class DedupeStore: Sendable {
         do {
             try db.withLock { d in
                 try d.run(
-                    "INSERT OR REPLACE INTO accepted_batches (id, key_id, accepted_at, messages) VALUES (?, ?, ?, ?)",
-                    .text(id), .text(keyID), .real(now), .integer(Int64(messages)))
+                    "INSERT OR REPLACE INTO accepted_requests (key_id, id, accepted_at, messages) VALUES (?, ?, ?, ?)",
+                    .text(keyID), .text(id), .real(now), .integer(Int64(messages)))
                 if sweep { try Self.sweep(d, now: now, ttl: ttl, maxEntries: maxEntries) }
             }
         } catch {
@@ -84,15 +89,15 @@ public final class DedupeStore: Sendable {
 
     /// The number of entries.
     public var count: Int {
-        (try? db.withLock { try $0.query("SELECT count(*) FROM accepted_batches").first?.first?.integer }).flatMap { $0 }.map(Int.init) ?? 0
+        (try? db.withLock { try $0.query("SELECT count(*) FROM accepted_requests").first?.first?.integer }).flatMap { $0 }.map(Int.init) ?? 0
     }
 
     static func sweep(_ d: SQLiteDatabase, now: Double, ttl: Double, maxEntries: Int) throws {
-        try d.run("DELETE FROM accepted_batches WHERE accepted_at < ?", .real(now - ttl))
+        try d.run("DELETE FROM accepted_requests WHERE accepted_at < ?", .real(now - ttl))
         try d.run(
             """
-            DELETE FROM accepted_batches WHERE id IN (
-                SELECT id FROM accepted_batches ORDER BY accepted_at DESC LIMIT -1 OFFSET ?)
+            DELETE FROM accepted_requests WHERE rowid IN (
+                SELECT rowid FROM accepted_requests ORDER BY accepted_at DESC LIMIT -1 OFFSET ?)
             """, .integer(Int64(maxEntries)))
     }
 }

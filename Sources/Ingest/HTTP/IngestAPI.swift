@@ -8,12 +8,9 @@ struct IngestAPI: APIProtocol {
     let service: IngestService
 
     func getHealth(_ input: Operations.getHealth.Input) async throws -> Operations.getHealth.Output {
+        // Up or down only: no broker user, address or error text for whoever asks.
         let s = service.destination.status
-        let health = Components.Schemas.Health(
-            status: s.available ? .ok : .unavailable,
-            destination: s.kind == "journal" ? .journal : .rabbitmq,
-            broker: s.state,
-            detail: s.detail)
+        let health = Components.Schemas.Health(status: s.available ? .ok : .unavailable)
         return s.available ? .ok(.init(body: .json(health))) : .serviceUnavailable(.init(body: .json(health)))
     }
 

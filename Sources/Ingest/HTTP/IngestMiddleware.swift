@@ -7,8 +7,12 @@ package import OpenAPIRuntime
 /// The signature's `Content-Digest` must be checked against the exact bytes
 /// received, and the body decoded with `MetricsModel`'s exact JSON (integers
 /// and doubles kept apart), so these operations never reach the generated
-/// `Codable` decoding: this OpenAPI middleware reads the body (up to
-/// `CLOWDER_INGEST_MAX_BODY_BYTES`, else 413), hands it to ``IngestService``
+/// `Codable` decoding: this OpenAPI middleware authenticates the request from
+/// its headers (``IngestService/authenticate(_:method:path:authority:headers:client:)``;
+/// a refusal is answered without reading the body), takes one of the
+/// `CLOWDER_INGEST_MAX_BODIES_IN_FLIGHT` slots (503 when none is free), reads
+/// the body (up to `CLOWDER_INGEST_MAX_BODY_BYTES`, else 413; within
+/// `CLOWDER_INGEST_BODY_TIMEOUT`, else 408), hands it to ``IngestService/process(_:_:path:body:client:)``
 /// and returns its answer. The routing, the other operations and their
 /// responses are the generated server's.
 struct IngestMiddleware: ServerMiddleware {
@@ -42,22 +46,42 @@ struct IngestMiddleware: ServerMiddleware {
             var fields = HTTPFields()
             fields[.contentType] = reply.contentType
             if let retry = reply.retryAfter { fields[.retryAfter] = String(retry) }
+            // A refused request's unread body is not drained: the connection closes after the answer.
+            if reply.status >= 400 { fields[.connection] = "close" }
             return (HTTPResponse(status: .init(code: reply.status), headerFields: fields), HTTPBody(reply.body))
         }
         let tooLarge = IngestReply.problem(.tooLarge("the body is larger than \(limit) bytes"), path: instance)
         if let declared = request.headerFields[.contentLength].flatMap({ Int($0) }), declared > limit {
             return answer(tooLarge)
         }
+        // Authenticate from the headers: nothing unauthenticated costs a body.
+        let client = ClientAddress.current
+        let headers = request.headerFields.map { ($0.name.rawName, $0.value) }
+        let auth: Authenticated
+        do {
+            auth = try service.authenticate(
+                kind, method: request.method.rawValue, path: path, authority: request.authority, headers: headers, client: client)
+        } catch {
+            return answer(error.reply)
+        }
+        // A bounded number of bodies in memory at once.
+        guard service.bodies.acquire() else {
+            return answer(
+                IngestReply.problem(
+                    .unavailable("too many requests are being received now", retryAfter: service.configuration.retryAfter), path: instance))
+        }
+        defer { service.bodies.release() }
         var bytes: [UInt8] = []
+        let deadline = IngestService.monotonic() + service.configuration.bodyTimeout
         if let body {
             for try await chunk in body {
                 if bytes.count + chunk.count > limit { return answer(tooLarge) }
+                if IngestService.monotonic() > deadline {
+                    return answer(IngestReply.problem(.timeout("the body did not arrive within \(Int(service.configuration.bodyTimeout)) s"), path: instance))
+                }
                 bytes.append(contentsOf: chunk)
             }
         }
-        let r = IngestRequest(
-            method: request.method.rawValue, path: path, authority: request.authority,
-            headers: request.headerFields.map { ($0.name.rawName, $0.value) }, body: bytes)
-        return answer(await service.handle(kind, r))
+        return answer(await service.process(kind, auth, path: path, body: bytes, client: client))
     }
 }

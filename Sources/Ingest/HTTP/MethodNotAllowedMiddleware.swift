@@ -6,7 +6,8 @@ import Hummingbird
 struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Path → the methods it serves.
     static var allowed: [String: [HTTPRequest.Method]] {
-        ["/v1/batches": [.post], "/v1/events": [.post], "/healthz": [.get], "/metrics": [.get], "/openapi.yaml": [.get], "/docs": [.get]]
+        ["/v1/batches": [.post], "/v1/events": [.post], "/healthz": [.get], "/metrics": [.get], "/openapi.yaml": [.get], "/docs": [.get],
+            "/docs/swagger-ui-bundle.js": [.get], "/docs/swagger-ui.css": [.get]]
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

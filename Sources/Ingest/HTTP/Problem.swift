@@ -29,12 +29,18 @@ public struct Problem: Sendable, Hashable {
     /// `urn:clowder-metrics:problem:<name>`.
     public var type: String { "urn:clowder-metrics:problem:\(name)" }
 
-    /// The JSON body, with `instance` set to `path` when given.
+    /// Longest `detail` written, bytes: answers stay short whatever was sent.
+    public static let maxDetailBytes = 300
+
+    /// The JSON body, with `instance` set to `path` when given (a known route,
+    /// never the query). `detail` is cut to ``maxDetailBytes``.
     public func json(instance path: String? = nil) -> [UInt8] {
+        var d = detail
+        if d.utf8.count > Self.maxDetailBytes { d = String(decoding: d.utf8.prefix(Self.maxDetailBytes - 3), as: UTF8.self) + "…" }
         var o: [String: JSONValue] = [
-            "type": .string(type), "title": .string(title), "status": .int(Int64(status)), "detail": .string(detail),
+            "type": .string(type), "title": .string(title), "status": .int(Int64(status)), "detail": .string(d),
         ]
-        if let path { o["instance"] = .string(path) }
+        if let path, path.utf8.count <= 64 { o["instance"] = .string(path) }
         return JSONValue.object(o).jsonBytes
     }
 
@@ -66,6 +72,11 @@ public struct Problem: Sendable, Hashable {
     /// 403: the key may not post this kind of request.
     public static func forbidden(_ detail: String) -> Problem {
         Problem(status: 403, name: "forbidden", title: "The key is not allowed this kind of request", detail: detail)
+    }
+
+    /// 408: the body did not arrive in time.
+    public static func timeout(_ detail: String) -> Problem {
+        Problem(status: 408, name: "timeout", title: "The request did not arrive in time", detail: detail)
     }
 
     /// 413: body larger than the limit.

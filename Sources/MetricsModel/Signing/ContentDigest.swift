@@ -1,4 +1,5 @@
 import Crypto
+import RawStructuredFieldValues
 
 /// The `Content-Digest` field (RFC 9530 §2): a Structured Fields Dictionary
 /// of hash algorithm → Byte Sequence, computed over the message content as
@@ -25,15 +26,15 @@ public enum ContentDigest {
     /// - Throws: ``ModelError`` with code `.digest`, saying whether the field
     ///   is malformed, has no supported algorithm, or does not match.
     public static func verify(_ fieldValue: String, body: some Collection<UInt8>) throws(ModelError) {
-        let dictionary: SFDictionary
+        let dictionary: OrderedMap<String, ItemOrInnerList>
         do {
-            dictionary = try SFParser.dictionary(fieldValue)
+            dictionary = try StructuredFields.dictionary(fieldValue)
         } catch {
             throw ModelError(.digest, "Content-Digest is not a Structured Fields Dictionary (RFC 9530 §2): \(error)")
         }
         let bytes = Array(body)
         var checked = 0
-        for (algorithm, member) in dictionary.members {
+        for (algorithm, member) in dictionary {
             let expectedLength: Int
             let actual: [UInt8]
             switch algorithm {
@@ -45,7 +46,7 @@ public enum ContentDigest {
                 actual = Array(SHA512.hash(data: bytes))
             default: continue
             }
-            guard case .item(let item) = member, let given = item.value.bytes else {
+            guard case .item(let item) = member, let given = item.rfc9651BareItem.byteSequenceValue else {
                 throw ModelError(.digest, "Content-Digest member \(algorithm) must be a Byte Sequence (:base64:)")
             }
             guard given.count == expectedLength else {
@@ -58,8 +59,7 @@ public enum ContentDigest {
             checked += 1
         }
         if checked == 0 {
-            let names = dictionary.keys.joined(separator: ", ")
-            throw ModelError(.digest, "Content-Digest has no sha-256 or sha-512 member (found: \(names.isEmpty ? "none" : names))")
+            throw ModelError(.digest, "Content-Digest has no sha-256 or sha-512 member (RFC 9530 §2, §5)")
         }
     }
 }

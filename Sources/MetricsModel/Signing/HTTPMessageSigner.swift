@@ -1,4 +1,5 @@
 import Crypto
+import RawStructuredFieldValues
 
 /// Signs an agent's request the way the ingest verifies it: HTTP Message
 /// Signatures (RFC 9421) with HMAC-SHA256 over
@@ -61,16 +62,22 @@ public struct HTTPMessageSigner: Sendable {
         for b in keyID.utf8 where !(0x20...0x7E).contains(b) {
             throw ModelError(.signature, "keyid holds a byte outside printable ASCII")
         }
-        var params = SFParameters()
+        var params = OrderedMap<String, RFC9651BareItem>()
         params["created"] = .integer(created)
         params["keyid"] = .string(keyID)
         params["alg"] = .string(Self.algorithm)
-        let covered = SFInnerList(items: Self.coveredComponents.map { SFItem(value: .string($0)) }, parameters: params)
+        var items = BareInnerList()
+        for c in Self.coveredComponents { items.append(StructuredFields.string(c)) }
+        let covered = InnerList(bareInnerList: items, parameters: params)
         let base = try SignatureBase.build(covered: covered, method: method, targetURI: targetURI, fields: fields)
         let mac = HMAC<SHA256>.authenticationCode(for: base, using: SymmetricKey(data: secret))
+        let input: String
+        do { input = try StructuredFields.serialize(covered) } catch {
+            throw ModelError(.signature, "the signature parameters cannot be serialized: \(error)")
+        }
         return SignedFields(
             contentDigest: digest, idempotencyKey: idempotencyKey,
-            signatureInput: label + "=" + SFSerializer.innerList(covered),
+            signatureInput: label + "=" + input,
             signature: label + "=:" + Base64.encode(Array(mac)) + ":",
             signatureBase: String(decoding: base, as: UTF8.self))
     }

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Crypto
+import RawStructuredFieldValues
 
 /// Verifies a signed request as RFC 9421 §3.2 describes, then its
 /// `Content-Digest` against the bytes received (RFC 9530 §2). The agent's
@@ -50,7 +51,8 @@ public struct HTTPMessageVerifier: Sendable {
         self.keyLookup = keyLookup
     }
 
-    /// Verifies one request.
+    /// Verifies one request: ``verifyHeaders(method:targetURI:headers:now:)``, then the
+    /// `Content-Digest` against `body` (step 5).
     /// - Parameters:
     ///   - method: the request method as received, e.g. `POST`.
     ///   - targetURI: the full target URI the client addressed (RFC 9421 §2.2.2),
@@ -66,6 +68,24 @@ public struct HTTPMessageVerifier: Sendable {
         method: String, targetURI: String, headers: [(name: String, value: String)], body: some Collection<UInt8>,
         now: Int64
     ) throws(ModelError) -> VerifiedSignature {
+        let verified = try verifyHeaders(method: method, targetURI: targetURI, headers: headers, now: now)
+        try ContentDigest.verify(verified.contentDigest ?? "", body: body)
+        return verified
+    }
+
+    /// Steps 1 to 4 — everything but the body: a server can refuse a request
+    /// whose signature does not verify before it reads (or buffers) any body byte,
+    /// then check ``VerifiedSignature/contentDigest`` with ``ContentDigest/verify(_:body:)``.
+    ///
+    /// The messages of the errors thrown name the header and parameter at
+    /// fault but never repeat a value the client sent (no echo of input).
+    /// - Parameters: as ``verify(method:targetURI:headers:body:now:)`` without the body.
+    /// - Returns: the verified signature; its `contentDigest` is the covered `Content-Digest` value.
+    /// - Throws: ``ModelError`` with code `.signature`, `.digest` (a covered
+    ///   `content-digest` absent), `.expired` or `.unknownKey`.
+    public func verifyHeaders(
+        method: String, targetURI: String, headers: [(name: String, value: String)], now: Int64
+    ) throws(ModelError) -> VerifiedSignature {
         let fields = HTTPFieldLookup(headers)
         guard let inputValue = fields["signature-input"] else {
             throw ModelError(.signature, "missing Signature-Input header (RFC 9421 §4.1)")
@@ -73,97 +93,89 @@ public struct HTTPMessageVerifier: Sendable {
         guard let signatureValue = fields["signature"] else {
             throw ModelError(.signature, "missing Signature header (RFC 9421 §4.2)")
         }
-        let inputs: SFDictionary
-        let signatures: SFDictionary
-        do { inputs = try SFParser.dictionary(inputValue) } catch {
-            throw ModelError(.signature, "Signature-Input is not a Structured Fields Dictionary: \(error)")
+        let inputs: OrderedMap<String, ItemOrInnerList>
+        let signatures: OrderedMap<String, ItemOrInnerList>
+        do { inputs = try StructuredFields.dictionary(inputValue) } catch {
+            throw ModelError(.signature, "Signature-Input is not a Structured Fields Dictionary (RFC 9421 §4.1): \(error)")
         }
-        do { signatures = try SFParser.dictionary(signatureValue) } catch {
-            throw ModelError(.signature, "Signature is not a Structured Fields Dictionary: \(error)")
+        do { signatures = try StructuredFields.dictionary(signatureValue) } catch {
+            throw ModelError(.signature, "Signature is not a Structured Fields Dictionary (RFC 9421 §4.2): \(error)")
         }
 
         // Step 1: choose the signature that covers what we require (RFC 9421 §3.2 steps 1-3).
-        var chosen: (label: String, covered: SFInnerList)?
-        var reasons: [String] = []
-        for (label, member) in inputs.members {
-            guard case .innerList(let list) = member else {
-                reasons.append("\(label) is not an Inner List")
-                continue
-            }
-            let names = Set(list.items.compactMap { $0.parameters.isEmpty ? $0.value.string : nil })
-            let missing = requiredComponents.filter { !names.contains($0) }
-            if missing.isEmpty {
+        var chosen: (label: String, covered: InnerList)?
+        for (label, member) in inputs {
+            guard case .innerList(let list) = member else { continue }
+            let names = Set(list.bareInnerList.compactMap { $0.rfc9651Parameters.isEmpty ? $0.rfc9651BareItem.stringValue : nil })
+            if requiredComponents.allSatisfy({ names.contains($0) }) {
                 chosen = (label, list)
                 break
             }
-            reasons.append("\(label) does not cover " + missing.map { "\"\($0)\"" }.joined(separator: " "))
         }
         guard let chosen else {
-            let why = reasons.isEmpty ? "Signature-Input is empty" : reasons.joined(separator: "; ")
-            throw ModelError(.signature, "no signature covers the required components: \(why)")
+            let required = requiredComponents.map { "\"\($0)\"" }.joined(separator: " ")
+            throw ModelError(
+                .signature,
+                inputs.isEmpty ? "Signature-Input is empty" : "no signature in Signature-Input covers all of \(required) (RFC 9421 §3.2)")
         }
         let (label, covered) = chosen
         guard let signatureMember = signatures[label] else {
-            throw ModelError(.signature, "Signature has no member \"\(label)\" matching Signature-Input (RFC 9421 §4.2)")
+            throw ModelError(.signature, "Signature has no member with the label of the chosen Signature-Input member (RFC 9421 §4.2)")
         }
-        guard case .item(let signatureItem) = signatureMember, let signatureBytes = signatureItem.value.bytes else {
-            throw ModelError(.signature, "Signature member \"\(label)\" must be a Byte Sequence (:base64:)")
+        guard case .item(let signatureItem) = signatureMember, let signatureBytes = signatureItem.rfc9651BareItem.byteSequenceValue else {
+            throw ModelError(.signature, "the Signature member must be a Byte Sequence of base64 (:…:)")
         }
 
         // Step 2: signature parameters (RFC 9421 §2.3, §3.2 steps 4-5).
-        let params = covered.parameters
+        let params = covered.rfc9651Parameters
         guard let createdItem = params["created"] else {
-            throw ModelError(.signature, "signature \(label) has no created parameter")
+            throw ModelError(.signature, "the signature has no created parameter (RFC 9421 §2.3)")
         }
-        guard let created = createdItem.integer else {
-            throw ModelError(.signature, "signature \(label): created must be an Integer, found \(createdItem.typeName)")
+        guard let created = createdItem.integerValue else {
+            throw ModelError(.signature, "the signature's created must be an Integer, found a \(createdItem.typeName)")
         }
-        guard let keyItem = params["keyid"] else { throw ModelError(.signature, "signature \(label) has no keyid parameter") }
-        guard let keyID = keyItem.string else {
-            throw ModelError(.signature, "signature \(label): keyid must be a String, found \(keyItem.typeName)")
+        guard let keyItem = params["keyid"] else { throw ModelError(.signature, "the signature has no keyid parameter (RFC 9421 §2.3)") }
+        guard let keyID = keyItem.stringValue else {
+            throw ModelError(.signature, "the signature's keyid must be a String, found a \(keyItem.typeName)")
         }
         if let alg = params["alg"] {
-            guard alg.string == HTTPMessageSigner.algorithm else {
-                throw ModelError(
-                    .signature, "signature \(label): alg \(SFSerializer.bareItem(alg)) is not \"\(HTTPMessageSigner.algorithm)\"")
+            guard alg.stringValue == HTTPMessageSigner.algorithm else {
+                throw ModelError(.signature, "the signature's alg is not \"\(HTTPMessageSigner.algorithm)\"")
             }
         }
-        let age = Double(now) - Double(created)
-        if age > allowedSkew {
-            throw ModelError(
-                .expired, "signature \(label): created=\(created) is \(Int64(age)) s before now=\(now) (allowed ±\(Int64(allowedSkew)) s)")
+        // Checked arithmetic: `created` is any 15-digit Integer (RFC 8941 §3.3.1).
+        let (age, overflow) = now.subtractingReportingOverflow(created)
+        let limit = Int64(allowedSkew.rounded(.down))
+        if overflow || age > limit {
+            throw ModelError(.expired, "the signature's created is more than \(limit) s before now (RFC 9421 §3.2 step 5)")
         }
-        if -age > allowedSkew {
-            throw ModelError(
-                .expired, "signature \(label): created=\(created) is \(Int64(-age)) s after now=\(now) (allowed ±\(Int64(allowedSkew)) s)")
+        if age < -limit {
+            throw ModelError(.expired, "the signature's created is more than \(limit) s after now (RFC 9421 §3.2 step 5)")
         }
         if let expiresItem = params["expires"] {
-            guard let expires = expiresItem.integer else {
-                throw ModelError(.signature, "signature \(label): expires must be an Integer")
+            guard let expires = expiresItem.integerValue else {
+                throw ModelError(.signature, "the signature's expires must be an Integer")
             }
-            if expires < now { throw ModelError(.expired, "signature \(label): expired at \(expires), now=\(now)") }
+            if expires < now { throw ModelError(.expired, "the signature's expires is past (RFC 9421 §2.3)") }
         }
 
         // Step 3: the key.
         guard let secret = keyLookup(keyID) else {
-            throw ModelError(.unknownKey, "signature \(label): keyid \"\(keyID)\" is not known")
+            throw ModelError(.unknownKey, "the signature's keyid is not known")
         }
 
         // Step 4: signature base and HMAC (RFC 9421 §3.2 steps 6-8, §3.3.3).
         let base = try SignatureBase.build(covered: covered, method: method, targetURI: targetURI, fields: fields)
         let valid = HMAC<SHA256>.isValidAuthenticationCode(signatureBytes, authenticating: base, using: SymmetricKey(data: secret))
         guard valid else {
-            throw ModelError(
-                .signature, "signature \(label) (keyid \"\(keyID)\") does not verify for \(method) \(targetURI)")
+            throw ModelError(.signature, "the signature does not verify for this method, target URI and covered fields")
         }
 
-        // Step 5: the body (RFC 9530 §2). Covered, so present: the base was built.
-        try ContentDigest.verify(fields["content-digest"] ?? "", body: body)
-
         let rawKey = fields["idempotency-key"]
+        let coveredNames = covered.bareInnerList.compactMap { $0.rfc9651BareItem.stringValue }
         return VerifiedSignature(
             label: label, keyID: keyID, created: created, idempotencyKey: rawKey.map(Self.unquote),
-            coveredComponents: covered.items.compactMap { $0.value.string })
+            coveredComponents: coveredNames, contentDigest: coveredNames.contains("content-digest") ? fields["content-digest"] : nil)
     }
 
     /// Verifies one request given its headers as a dictionary (one line per name).
@@ -186,7 +198,7 @@ public struct HTTPMessageVerifier: Sendable {
     /// (`"…"`, draft-ietf-httpapi-idempotency-key-header); both give the key.
     static func unquote(_ value: String) -> String {
         if value.utf8.count >= 2, value.hasPrefix("\""), value.hasSuffix("\""),
-            let item = try? SFParser.item(value), let s = item.value.string
+            let item = try? StructuredFields.item(value), let s = item.rfc9651BareItem.stringValue
         {
             return s
         }
@@ -206,13 +218,19 @@ public struct VerifiedSignature: Sendable, Hashable {
     public var idempotencyKey: String?
     /// The covered component names in signed order.
     public var coveredComponents: [String]
+    /// The `Content-Digest` value the signature covers, when it covers one: the
+    /// body must still be checked against it (``ContentDigest/verify(_:body:)``).
+    public var contentDigest: String?
 
     /// - Parameters: see the properties.
-    public init(label: String, keyID: String, created: Int64, idempotencyKey: String?, coveredComponents: [String]) {
+    public init(
+        label: String, keyID: String, created: Int64, idempotencyKey: String?, coveredComponents: [String], contentDigest: String? = nil
+    ) {
         self.label = label
         self.keyID = keyID
         self.created = created
         self.idempotencyKey = idempotencyKey
         self.coveredComponents = coveredComponents
+        self.contentDigest = contentDigest
     }
 }

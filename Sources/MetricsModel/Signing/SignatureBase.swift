@@ -1,3 +1,5 @@
+import RawStructuredFieldValues
+
 /// Builds the signature base of RFC 9421 §2.5 from the covered components,
 /// the signature parameters and the message.
 ///
@@ -13,23 +15,22 @@ enum SignatureBase {
     ///   malformed component, `.digest` when `content-digest` is covered but
     ///   absent, `.signature` for any other covered field that is absent.
     static func build(
-        covered: SFInnerList, method: String, targetURI: String, fields: HTTPFieldLookup
+        covered: InnerList, method: String, targetURI: String, fields: HTTPFieldLookup
     ) throws(ModelError) -> [UInt8] {
         var lines: [String] = []
         var seen: Set<String> = []
-        for component in covered.items {
-            guard let name = component.value.string else {
-                throw ModelError(.signature, "covered component \(SFSerializer.item(component)) is not a String (RFC 9421 §2)")
+        for component in covered.bareInnerList {
+            guard let name = component.rfc9651BareItem.stringValue else {
+                throw ModelError(.signature, "a covered component is a \(component.rfc9651BareItem.typeName), not a String (RFC 9421 §2)")
             }
-            guard component.parameters.isEmpty else {
-                throw ModelError(
-                    .signature, "component parameters are not supported: \(SFSerializer.item(component)) (RFC 9421 §2.1)")
+            guard component.rfc9651Parameters.isEmpty else {
+                throw ModelError(.signature, "component parameters are not supported (RFC 9421 §2.1)")
             }
             guard name == name.lowercased(), !name.isEmpty else {
-                throw ModelError(.signature, "component name \"\(name)\" must be lowercase (RFC 9421 §2.1)")
+                throw ModelError(.signature, "a component name must be lowercase (RFC 9421 §2.1)")
             }
             guard seen.insert(name).inserted else {
-                throw ModelError(.signature, "component \"\(name)\" is covered twice (RFC 9421 §2.5)")
+                throw ModelError(.signature, "a component is covered twice (RFC 9421 §2.5)")
             }
             let value: String
             switch name {
@@ -39,21 +40,31 @@ enum SignatureBase {
                 throw ModelError(.signature, "\"@signature-params\" must not be listed as a covered component (RFC 9421 §2.3)")
             default:
                 if name.hasPrefix("@") {
-                    throw ModelError(.signature, "derived component \"\(name)\" is not supported (only @method, @target-uri)")
+                    throw ModelError(.signature, "a derived component other than @method and @target-uri is covered (not supported)")
                 }
                 guard let v = fields[name] else {
                     if name == "content-digest" {
                         throw ModelError(.digest, "Content-Digest is covered by the signature but absent (RFC 9530 §2)")
                     }
-                    throw ModelError(.signature, "covered field \"\(name)\" is absent from the request (RFC 9421 §2.5)")
+                    throw ModelError(.signature, "a covered field is absent from the request (RFC 9421 §2.5)")
                 }
                 value = v
             }
             try checkValue(value, of: name)
-            lines.append(SFSerializer.string(name) + ": " + value)
+            lines.append(try serialized(StructuredFields.string(name)) + ": " + value)
         }
-        lines.append("\"@signature-params\": " + SFSerializer.innerList(covered))
+        let params: String
+        do { params = try StructuredFields.serialize(covered) } catch {
+            throw ModelError(.signature, "the signature parameters cannot be serialized (RFC 9421 §2.3): \(error)")
+        }
+        lines.append("\"@signature-params\": " + params)
         return Array(lines.joined(separator: "\n").utf8)
+    }
+
+    static func serialized(_ item: Item) throws(ModelError) -> String {
+        do { return try StructuredFields.serialize(item) } catch {
+            throw ModelError(.signature, "a component name cannot be serialized (RFC 9421 §2.1): \(error)")
+        }
     }
 
     /// A component value must be visible ASCII, spaces and tabs (no CR, LF or
@@ -61,7 +72,7 @@ enum SignatureBase {
     static func checkValue(_ value: String, of name: String) throws(ModelError) {
         for b in value.utf8 where !(b == 0x09 || (0x20...0x7E).contains(b)) {
             throw ModelError(
-                .signature, "value of component \"\(name)\" holds byte 0x\(String(b, radix: 16)), not visible ASCII (RFC 9421 §2.5)")
+                .signature, "the value of component \"\(name)\" holds byte 0x\(String(b, radix: 16)), not visible ASCII (RFC 9421 §2.5)")
         }
         if name.hasPrefix("@"), value.isEmpty {
             throw ModelError(.signature, "derived component \"\(name)\" is empty")

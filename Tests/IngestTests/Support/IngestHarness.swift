@@ -30,7 +30,8 @@ final class IngestHarness: @unchecked Sendable {
     /// - Parameters:
     ///   - broker: publish to the test RabbitMQ (else the local journal).
     ///   - tweak: changes to the configuration before start.
-    init(broker: Bool = true, tweak: (inout IngestConfiguration) -> Void = { _ in }) async throws {
+    ///   - extraKeys: more lines for the keys file.
+    init(broker: Bool = true, extraKeys: String = "", tweak: (inout IngestConfiguration) -> Void = { _ in }) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("clowder-ingest-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let keys = dir.appendingPathComponent("keys")
@@ -40,6 +41,7 @@ final class IngestHarness: @unchecked Sendable {
         agent-1      batches,events   hmac:base64:\(Data(Self.agentSecret).base64EncodedString())
         events-only  events           hmac:text:\(String(decoding: Self.eventsOnlySecret, as: UTF8.self))
         clowder      events           sha256:\(clowderHash)
+        \(extraKeys)
         """.write(to: keys, atomically: true, encoding: .utf8)
 
         exchange = TestBroker.unique("ingest.x")
@@ -53,6 +55,7 @@ final class IngestHarness: @unchecked Sendable {
         c.exchange = exchange
         c.rateLimit = 0
         c.retryAfter = 1
+        c.swaggerUIDirectory = Self.swaggerUIDirectory
         if broker { c.brokerURL = try TestBroker.url }
         tweak(&c)
         configuration = c
@@ -90,6 +93,18 @@ final class IngestHarness: @unchecked Sendable {
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Swagger UI as scripts/install-deps.sh installs it (`.venv`, PyPI swagger-ui-py), or
+    /// `CLOWDER_TEST_SWAGGER_UI_DIR`.
+    static var swaggerUIDirectory: String? {
+        if let d = ProcessInfo.processInfo.environment["CLOWDER_TEST_SWAGGER_UI_DIR"] { return d }
+        let lib = SchemathesisTests.repo.appendingPathComponent(".venv/lib")
+        for v in (try? FileManager.default.contentsOfDirectory(atPath: lib.path)) ?? [] where v.hasPrefix("python3") {
+            let d = lib.appendingPathComponent(v).appendingPathComponent("site-packages/swagger_ui/static")
+            if FileManager.default.fileExists(atPath: d.appendingPathComponent("swagger-ui-bundle.js").path) { return d.path }
+        }
+        return nil
+    }
 
     struct HarnessError: Error, CustomStringConvertible {
         var description: String
@@ -170,11 +185,16 @@ final class IngestHarness: @unchecked Sendable {
 enum Batches {
     static let agent = AgentIdentity(id: "web-1", host: "web-1.example.org", region: "eu-west", version: "0.1.0")
 
-    static func make(points: Int, events: Int, seed: Int, created: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> Batch {
-        let t0: Int64 = 1_764_400_000_000_000_000 + Int64(seed) * 60_000_000_000
+    /// A minute boundary an hour ago, epoch ns: inside the ingest's accepted window (30 days back).
+    static var baseNanoseconds: Int64 { (Int64(Date().timeIntervalSince1970) / 60 - 60) * 60_000_000_000 }
+
+    static func make(
+        points: Int, events: Int, seed: Int, created: Int64 = Int64(Date().timeIntervalSince1970 * 1000), agent: AgentIdentity = Batches.agent
+    ) -> Batch {
+        let t0: Int64 = baseNanoseconds + Int64(seed) * 60_000_000_000
         var ps: [Point] = []
         for i in 0..<points {
-            let tags: [String: String] = ["agent": "web-1", "host": "web-1.example.org", "region": "eu-west", "vhost": "clowder\(i % 3).example.org"]
+            let tags: [String: String] = ["agent": agent.id, "host": agent.host, "region": agent.region, "vhost": "clowder\(i % 3).example.org"]
             var fields: [String: JSONValue] = [:]
             fields["requests"] = .int(Int64(100 + i))
             fields["bytes_sent"] = .int(Int64(1_000_000 * i))
@@ -188,7 +208,7 @@ enum Batches {
             m["category"] = .string("download")
             m["type"] = .string("file")
             m["resource_id"] = .string(String(format: "5f%022x", seed * 100 + i))
-            m["created"] = .int(1_764_400_000_000 + Int64(i))
+            m["created"] = .int(baseNanoseconds / 1_000_000 + Int64(i))
             m["source"] = .string("nginx")
             m["size"] = .int(1024 * Int64(i + 1))
             es.append(ClowderEvent(m))
@@ -196,8 +216,9 @@ enum Batches {
         return Batch(id: UUID().uuidString.lowercased(), created: created, agent: agent, points: ps, events: es)
     }
 
-    /// The messages a batch must produce, by message id, computed from the batch itself.
-    static func expectedMessages(_ b: Batch) -> [String: JSONValue] {
+    /// The messages a batch must produce, by message id (`<key id>:<batch id>:<index>`), computed
+    /// from the batch itself: points as the documented flat message, events unchanged, both with `key_id`.
+    static func expectedMessages(_ b: Batch, keyID: String = "agent-1") -> [String: JSONValue] {
         var out: [String: JSONValue] = [:]
         var i = 0
         for p in b.points {
@@ -209,11 +230,14 @@ enum Batches {
             m["tags"] = .object(p.tags.mapValues { JSONValue.string($0) })
             m["fields"] = .object(p.fields)
             m["agent"] = .string(b.agent.id)
-            out["\(b.id):\(i)"] = .object(m)
+            m["key_id"] = .string(keyID)
+            out["\(keyID):\(b.id):\(i)"] = .object(m)
             i += 1
         }
         for e in b.events {
-            out["\(b.id):\(i)"] = .object(e.members)
+            var m = e.members
+            m["key_id"] = .string(keyID)
+            out["\(keyID):\(b.id):\(i)"] = .object(m)
             i += 1
         }
         return out
