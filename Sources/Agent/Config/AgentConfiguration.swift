@@ -83,6 +83,10 @@ public struct AgentConfiguration: Sendable {
     public var shutdownGraceSeconds: Double
     /// `CLOWDER_METRICS_LOG_LEVEL`.
     public var logLevel: String
+    /// `CLOWDER_METRICS_WITNESS_TARGETS`, resolved (`ingest` and `resolver` replaced by what they name).
+    public var witnessTargets: [WitnessTarget] = []
+    /// `CLOWDER_METRICS_WITNESS_TIMEOUT`, seconds.
+    public var witnessTimeoutSeconds: Double = 3
 
     /// Whether the agent tails logs (false: a probe-only agent, as in remote regions).
     public var tailsLogs: Bool { !accessLogs.isEmpty }

@@ -49,6 +49,8 @@ public enum ConfigKeys {
         s("HTTP_EXPECT_STATUS", "", "expected HTTP status (empty: any 2xx/3xx is up)"),
         s("HTTP_EXPECT_BODY", "", "substring the body must contain (Clowder's /healthz answers `healthy`)"),
         s("HTTP_FOLLOW_REDIRECTS", "true", "follow redirects: true | false"),
+        s("WITNESS_TARGETS", "ingest,resolver", "checked when a probe fails; none answering makes the round agent_network_down, not down: comma-separated ingest (INGEST_URL/healthz), resolver (first nameserver of /etc/resolv.conf), http(s)://URL, tcp://HOST:PORT, dns://ADDRESS[:PORT]; none = no witnesses"),
+        s("WITNESS_TIMEOUT", "3", "seconds each witness may take to answer"),
         // Delivery
         s("INGEST_URL", "", "clowder-ingest base URL, e.g. https://metrics.example.org; empty = write JSON lines to OUTPUT_FILE"),
         s("OUTPUT_FILE", "-", "with no INGEST_URL: where closed windows go as JSON lines; - = standard output"),
