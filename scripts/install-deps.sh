@@ -11,6 +11,7 @@ PACKAGES=(
   nginx-light rabbitmq-server influxdb postgresql
   python3-venv iproute2 libcap2-bin procps systemd util-linux openssl curl bc
   goaccess mtail prometheus-blackbox-exporter hyperfine time
+  chromium
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

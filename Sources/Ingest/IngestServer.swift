@@ -21,6 +21,9 @@ public final class IngestServer: Sendable {
     public let service: IngestService
     /// The RabbitMQ publisher, when a broker URL is configured.
     public let publisher: BrokerPublisher?
+    /// The status page's store, when the page is served (a broker is configured and the page enabled).
+    public let status: StatusStore?
+    let statusFeed: StatusFeed?
     let logger: Logger
 
     /// Opens the keys file, the de-duplication database and the destination.
@@ -40,6 +43,9 @@ public final class IngestServer: Sendable {
             destination = try JournalDestination(path: c.journalPath)
         }
         service = IngestService(configuration: c, keys: keys, dedupe: dedupe, destination: destination, logger: logger)
+        let page = try Self.statusPage(c, logger: logger)
+        status = page.store
+        statusFeed = page.feed
     }
 
     /// The Hummingbird router with the generated handlers, the body middleware and the docs routes.
@@ -49,6 +55,7 @@ public final class IngestServer: Sendable {
         router.add(middleware: MethodNotAllowedMiddleware())
         try IngestAPI(service: service).registerHandlers(on: router, middlewares: [IngestMiddleware(service: service)])
         DocsRoutes.add(to: router)
+        if let status { StatusRoutes.add(to: router, store: status) }
         return router
     }
 
@@ -59,6 +66,7 @@ public final class IngestServer: Sendable {
         let c = service.configuration
         var services: [any Service] = [KeysReloadService(keys: service.keys, logger: logger)]
         if let publisher { services.insert(PublisherService(publisher: publisher), at: 0) }
+        if let statusFeed { services.append(statusFeed) }
         return Application(
             router: try router(),
             configuration: .init(address: .hostname(c.host, port: c.port), serverName: "clowder-ingest"),

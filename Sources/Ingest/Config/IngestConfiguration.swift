@@ -25,6 +25,7 @@ import SystemPackage
 /// | `CLOWDER_INGEST_CLOCK_SKEW` | seconds `created` may differ from now | `300` |
 /// | `CLOWDER_INGEST_CONFIRM_TIMEOUT` | seconds to wait for publisher confirms | `30` |
 /// | `CLOWDER_INGEST_RETRY_AFTER` | `Retry-After` seconds on 503 | `5` |
+/// | `CLOWDER_INGEST_STATUS_PAGE`, `_STATUS_PATH`, `_STATUS_QUEUE` | the status page, see ``StatusSettings`` | |
 ///
 /// ```swift
 /// let config = try await IngestConfiguration.load(environmentFile: "/etc/clowder-metrics/ingest.env")
@@ -54,6 +55,8 @@ public struct IngestConfiguration: Sendable {
     public var confirmTimeout: Double = 30
     /// Seconds.
     public var retryAfter = 5
+    /// The status page (`CLOWDER_INGEST_STATUS_*`, see ``StatusSettings``).
+    public var status = StatusSettings()
 
     public init() {}
 
@@ -64,7 +67,7 @@ public struct IngestConfiguration: Sendable {
         "CLOWDER_INGEST_DEDUPE_TTL", "CLOWDER_INGEST_DEDUPE_MAX_ENTRIES", "CLOWDER_INGEST_MAX_BODY_BYTES",
         "CLOWDER_INGEST_MAX_DECODED_BYTES", "CLOWDER_INGEST_RATE_LIMIT", "CLOWDER_INGEST_RATE_BURST", "CLOWDER_INGEST_CLOCK_SKEW",
         "CLOWDER_INGEST_CONFIRM_TIMEOUT", "CLOWDER_INGEST_RETRY_AFTER",
-    ]
+    ] + StatusSettings.keys
 
     /// Reads the settings: `environment` (default: the process environment) wins over `environmentFile`.
     /// - Throws: ``IngestError`` `configuration` naming the key, the value and what is expected.
@@ -137,6 +140,7 @@ public struct IngestConfiguration: Sendable {
         try double("confirm_timeout", 0.1...3600, into: &confirmTimeout)
         try int("retry_after", 0...3600, into: &retryAfter)
         if maxDecodedBytes < maxBodyBytes { maxDecodedBytes = maxBodyBytes }
+        status = try StatusSettings(reader: reader)
     }
 }
 
