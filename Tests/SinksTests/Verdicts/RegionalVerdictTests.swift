@@ -73,6 +73,7 @@ struct RegionalVerdictTests {
         // The relay, as the ingest publishes.
         let publisher = BrokerPublisher(url: url, exchange: ExchangeDeclaration(name: exchange))
         publisher.start()
+        #expect(await publisher.waitUntilConnected(timeout: 10))
         let relayed = regions
         let relay = Task {
             var offsets = [Int](repeating: 0, count: relayed.count)

@@ -45,6 +45,7 @@ struct VerdictServiceTests {
 
         let publisher = BrokerPublisher(url: url, exchange: ExchangeDeclaration(name: exchange))
         publisher.start()
+        #expect(await publisher.waitUntilConnected(timeout: 10))
         let start = Int64(Date().timeIntervalSince1970 * 1000)
         func round(_ region: String, _ type: String) -> OutgoingMessage {
             OutgoingMessage(body: ClowderEvent([
