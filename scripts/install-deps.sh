@@ -12,6 +12,7 @@ PACKAGES=(
   python3-venv python3-pika iproute2 libcap2-bin procps systemd util-linux openssl curl bc
   goaccess mtail prometheus-blackbox-exporter hyperfine time
   python3-prometheus-client
+  chromium
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -12,9 +12,10 @@ if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
 # Most suites run in parallel. These run one at a time afterwards: IngestOutageTests
 # stops the shared RabbitMQ (rabbitmqctl stop_app/start_app); the others time
 # requests (rate limit, schemathesis, an NGINX start, latency through delay-link's
-# user-space forwarder to ±1.3 ms) and fail when both cores are busy with the rest
+# user-space forwarder to ±1.3 ms; regional verdicts whose agent_silent must arrive
+# within a stated second over two delay-links) and fail when both cores are busy with the rest
 # of the suite.
-ALONE=(IngestOutageTests IngestRefusalTests SchemathesisTests NginxConfigTests DelayLinkTests)
+ALONE=(IngestOutageTests IngestRefusalTests SchemathesisTests NginxConfigTests DelayLinkTests RegionalVerdictTests)
 skips=()
 for s in "${ALONE[@]}"; do skips+=(--skip "$s"); done
 swift test --skip-build "${skips[@]}"

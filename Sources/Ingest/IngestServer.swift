@@ -24,6 +24,9 @@ public final class IngestServer: Sendable {
     public let publisher: BrokerPublisher?
     /// Open-connection count and deadlines (``ConnectionLimits``).
     public let connections: ConnectionLimits
+    /// The status page's store, when the page is served (a broker is configured and the page enabled).
+    public let status: StatusStore?
+    let statusFeed: StatusFeed?
     let logger: Logger
 
     /// Opens the keys file, the de-duplication database and the destination.
@@ -44,6 +47,9 @@ public final class IngestServer: Sendable {
         }
         service = IngestService(configuration: c, keys: keys, dedupe: dedupe, destination: destination, logger: logger)
         connections = ConnectionLimits(maxConnections: c.maxConnections, headerTimeout: c.headerTimeout, bodyTimeout: c.bodyTimeout)
+        let page = try Self.statusPage(c, logger: logger)
+        status = page.store
+        statusFeed = page.feed
     }
 
     /// The Hummingbird router with the generated handlers, the body middleware and the docs routes.
@@ -54,6 +60,7 @@ public final class IngestServer: Sendable {
         router.add(middleware: MethodNotAllowedMiddleware())
         try IngestAPI(service: service).registerHandlers(on: router, middlewares: [IngestMiddleware(service: service)])
         DocsRoutes.add(to: router, swaggerUI: service.configuration.swaggerUIDirectory)
+        if let status { StatusRoutes.add(to: router, store: status) }
         return router
     }
 
@@ -71,6 +78,7 @@ public final class IngestServer: Sendable {
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuard(limits: limits)],
             idleTimeout: .milliseconds(Int64(c.idleTimeout * 1000)), httpDecoderConfiguration: decoder)
+        if let statusFeed { services.append(statusFeed) }
         return Application(
             router: try router(),
             server: .http1(configuration: http1),

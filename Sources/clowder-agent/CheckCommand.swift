@@ -91,6 +91,9 @@ struct CheckCommand: AsyncParsableCommand {
         }
         if c.probes {
             print("probes every \(c.probeIntervalSeconds) s: http \(c.httpTargets), ping \(c.pingTargets), stub_status \(c.stubStatusURL ?? "-")")
+            print("witnesses (a failed round with none answering is agent_network_down): "
+                  + (c.witnessTargets.isEmpty ? "none" : c.witnessTargets.map(\.description).joined(separator: ", "))
+                  + ", \(c.witnessTimeoutSeconds) s each")
         }
         print("output: \(c.ingestURL.map { "ingest \($0) as key \(c.apiKeyID ?? "")" } ?? "JSON lines to \(c.outputFile)")")
         print("spool: \(c.spoolPath) (at most \(c.spoolMaxBytes) bytes)")

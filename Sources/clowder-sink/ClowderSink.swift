@@ -10,7 +10,7 @@ struct ClowderSink: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clowder-sink",
         abstract: "Write the clowder.metrics stream to InfluxDB, PostgreSQL, SQLite, Amplitude and Google Analytics 4.",
-        subcommands: [RunCommand.self, CheckCommand.self, GenerateCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, GenerateCommand.self, VerdictsCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

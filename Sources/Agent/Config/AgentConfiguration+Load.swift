@@ -233,6 +233,7 @@ struct Values {
         }
         let maxVhosts = try int("MAX_VHOSTS", 1...10_000, unit: "vhosts")
         let topResources = try int("TOP_RESOURCES", 0...1000, unit: "resources")
+        let witnesses = try witnessTargets(ingest: ingest)
         var config = AgentConfiguration(
             agentID: raw("AGENT_ID") ?? hostName,
             host: raw("HOST") ?? hostName,
@@ -271,6 +272,8 @@ struct Values {
             shutdownGraceSeconds: try seconds("SHUTDOWN_GRACE", 0...3600),
             logLevel: level
         )
+        config.witnessTargets = witnesses
+        config.witnessTimeoutSeconds = try seconds("WITNESS_TIMEOUT", 0.1...60)
         config.maxVhosts = maxVhosts
         config.healthFileSetting = raw("HEALTH_FILE")
         config.topResources = topResources
@@ -305,6 +308,49 @@ struct Values {
                 expected: "nothing to measure: set ACCESS_LOG (logs to tail) and/or HTTP_TARGETS, PING_TARGETS or STUB_STATUS_URL (probes)")
         }
         return config
+    }
+
+    /// `WITNESS_TARGETS` resolved: `ingest` becomes `<INGEST_URL>/healthz` (left out when
+    /// there is no ingest), `resolver` the first `nameserver` of `resolvConf` (left out
+    /// when it names none), `none` no witness at all.
+    func witnessTargets(ingest: String?, resolvConf: String = "/etc/resolv.conf") throws -> [WitnessTarget] {
+        var out: [WitnessTarget] = []
+        let items = list("WITNESS_TARGETS")
+        if items.map({ $0.lowercased() }) == ["none"] { return [] }
+        for item in items {
+            switch item.lowercased() {
+            case "ingest":
+                if let ingest {
+                    var base = Substring(ingest)
+                    while base.hasSuffix("/") { base.removeLast() }
+                    out.append(.http(url: base + "/healthz"))
+                }
+            case "resolver":
+                if let ns = Self.firstNameserver(resolvConf) { out.append(.dns(host: ns, port: 53)) }
+            case "none":
+                throw fail("WITNESS_TARGETS", item, "none stands alone: it turns witness checks off")
+            default:
+                do { out.append(try WitnessTarget(parsing: item)) } catch {
+                    throw fail("WITNESS_TARGETS", item, "expected \(error.expected)")
+                }
+            }
+        }
+        return out
+    }
+
+    /// The first `nameserver` line of a resolv.conf(5) file, or nil.
+    static func firstNameserver(_ path: String) -> String? {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        for line in text.split(separator: "\n") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if words.count >= 2, words[0] == "nameserver" {
+                var ns = String(words[1])
+                if let pct = ns.firstIndex(of: "%") { ns = String(ns[..<pct]) }  // fe80::1%eth0: scope ids are not kept
+                return ns
+            }
+        }
+        return nil
     }
 
     static func hostName() -> String {

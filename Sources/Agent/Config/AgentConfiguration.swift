@@ -107,6 +107,11 @@ public struct AgentConfiguration: Sendable {
         return (folder == "/" ? "" : folder) + "/" + HealthFile.defaultName
     }
 
+    /// `CLOWDER_METRICS_WITNESS_TARGETS`, resolved (`ingest` and `resolver` replaced by what they name).
+    public var witnessTargets: [WitnessTarget] = []
+    /// `CLOWDER_METRICS_WITNESS_TIMEOUT`, seconds.
+    public var witnessTimeoutSeconds: Double = 3
+
     /// Whether the agent tails logs (false: a probe-only agent, as in remote regions).
     public var tailsLogs: Bool { !accessLogs.isEmpty || nginxConfig != nil }
     /// Whether the agent runs probes.

@@ -69,6 +69,8 @@ public enum ConfigKeys {
         s("JOURNEY_UPLOAD_BYTES", "4096", "size of the generated test file, bytes"),
         s("JOURNEY_INTERVAL", "300", "seconds between journey rounds"),
         s("JOURNEY_TIMEOUT", "30", "seconds each step may take; a slower step fails the round as a timeout"),
+        s("WITNESS_TARGETS", "ingest,resolver", "checked when a probe fails; none answering makes the round agent_network_down, not down: comma-separated ingest (INGEST_URL/healthz), resolver (first nameserver of /etc/resolv.conf), http(s)://URL, tcp://HOST:PORT, dns://ADDRESS[:PORT]; none = no witnesses"),
+        s("WITNESS_TIMEOUT", "3", "seconds each witness may take to answer"),
         // Delivery
         s("INGEST_URL", "", "clowder-ingest base URL, e.g. https://metrics.example.org; empty = write JSON lines to OUTPUT_FILE"),
         s("OUTPUT_FILE", "-", "with no INGEST_URL: where closed windows go as JSON lines; - = standard output"),

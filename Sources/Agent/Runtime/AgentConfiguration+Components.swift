@@ -30,7 +30,7 @@ extension AgentConfiguration {
             httpTargets: httpTargets, pingTargets: pingTargets, stubStatusURL: stubStatusURL,
             interval: probeIntervalSeconds, pingCount: pingCount, pingInterval: pingIntervalSeconds,
             httpTimeout: httpTimeoutSeconds, expectStatus: httpExpectStatus, expectBody: httpExpectBody,
-            followRedirects: httpFollowRedirects)
+            followRedirects: httpFollowRedirects, witnesses: witnessTargets, witnessTimeout: witnessTimeoutSeconds)
     }
 
     /// Settings of the log tail.

@@ -38,6 +38,7 @@ import SystemPackage
 /// | `CLOWDER_INGEST_BODY_TIMEOUT` | seconds for its body to arrive | `60` |
 /// | `CLOWDER_INGEST_AUTH_FAILURES_PER_MINUTE` | failed authentications per client address per minute before 429 (0 = off) | `30` |
 /// | `CLOWDER_INGEST_SWAGGER_UI_DIR` | folder holding Swagger UI's `swagger-ui-bundle.js` and `swagger-ui.css` (PyPI `swagger-ui-py` 25.7.1: `<site-packages>/swagger_ui/static`), served at `/docs` | empty: `/docs` says how to install it |
+/// | `CLOWDER_INGEST_STATUS_PAGE`, `_STATUS_PATH`, `_STATUS_QUEUE` | the status page, see ``StatusSettings`` | |
 ///
 /// ```swift
 /// let config = try await IngestConfiguration.load(environmentFile: "/etc/clowder-metrics/ingest.env")
@@ -83,6 +84,8 @@ public struct IngestConfiguration: Sendable {
     public var authFailuresPerMinute: Double = 30
     /// Swagger UI's folder; nil = not installed.
     public var swaggerUIDirectory: String?
+    /// The status page (`CLOWDER_INGEST_STATUS_*`, see ``StatusSettings``).
+    public var status = StatusSettings()
 
     public init() {}
 
@@ -97,7 +100,7 @@ public struct IngestConfiguration: Sendable {
         "CLOWDER_INGEST_MAX_BODIES_IN_FLIGHT", "CLOWDER_INGEST_MAX_HEADER_BYTES", "CLOWDER_INGEST_IDLE_TIMEOUT",
         "CLOWDER_INGEST_HEADER_TIMEOUT", "CLOWDER_INGEST_BODY_TIMEOUT", "CLOWDER_INGEST_AUTH_FAILURES_PER_MINUTE",
         "CLOWDER_INGEST_SWAGGER_UI_DIR",
-    ]
+    ] + StatusSettings.keys
 
     /// Reads the settings: `environment` (default: the process environment) wins over `environmentFile`.
     /// - Throws: ``IngestError`` `configuration` naming the key, the value and what is expected.
@@ -186,6 +189,7 @@ public struct IngestConfiguration: Sendable {
         try double("auth_failures_per_minute", 0...1_000_000, into: &authFailuresPerMinute)
         if let (_, v) = value("swagger_ui_dir") { swaggerUIDirectory = v }
         if maxDecodedBytes < maxBodyBytes { maxDecodedBytes = maxBodyBytes }
+        status = try StatusSettings(reader: reader)
     }
 }
 

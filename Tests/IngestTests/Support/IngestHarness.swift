@@ -57,6 +57,8 @@ final class IngestHarness: @unchecked Sendable {
         c.retryAfter = 1
         c.swaggerUIDirectory = Self.swaggerUIDirectory
         if broker { c.brokerURL = try TestBroker.url }
+        c.status.path = dir.appendingPathComponent("status.db").path
+        c.status.queue = exchange + ".status"
         tweak(&c)
         configuration = c
 
@@ -88,7 +90,9 @@ final class IngestHarness: @unchecked Sendable {
         task.cancel()
         _ = try? await task.value
         if let p = server.publisher { await p.shutdown() }
-        if configuration.brokerURL != nil { await TestBroker.cleanUp(queues: [queue], exchanges: [exchange]) }
+        if configuration.brokerURL != nil {
+            await TestBroker.cleanUp(queues: [queue] + (configuration.status.enabled ? [exchange + ".status"] : []), exchanges: [exchange])
+        }
         try? FileManager.default.removeItem(at: dir)
     }
 

@@ -21,9 +21,13 @@ final class HTTPProbeJob: ProbeJob, @unchecked Sendable {
     private let logger: Logger
     private var uptime: UptimeWindow
     private var lastOutcome: HTTPResult.Outcome?
+    private let witness: WitnessChecker
+    private var networkDown = false
 
-    init(url: String, settings: ProbeSettings, identity: AgentIdentity, logger: Logger) {
+    init(url: String, settings: ProbeSettings, identity: AgentIdentity, witness: WitnessChecker,
+         logger: Logger = Logger(label: "clowder.agent.probes")) {
         target = url
+        self.witness = witness
         probe = HTTPProbe(url: url, options: settings.httpOptions)
         self.identity = identity
         serviceName = settings.serviceNames[url] ?? url
@@ -35,8 +39,12 @@ final class HTTPProbeJob: ProbeJob, @unchecked Sendable {
         let wall = ProbeClock.wallNanoseconds()
         let r = probe.run(stop: stop)
         if stop.isStopped { return ([], []) }  // cut short by cancellation: not a measurement
-        uptime.record(up: r.isUp, atMonotonicNanoseconds: ProbeClock.monotonicNanoseconds())
-        if r.outcome != lastOutcome {
+        let witnesses = r.isUp ? nil : witness.report()
+        if stop.isStopped { return ([], []) }
+        let ownNetworkDown = witnesses.map { !$0.reachable } ?? false
+        logNetwork(ownNetworkDown, witnesses)
+        if !ownNetworkDown { uptime.record(up: r.isUp, atMonotonicNanoseconds: ProbeClock.monotonicNanoseconds()) }
+        if r.outcome != lastOutcome && !ownNetworkDown {
             if r.isUp {
                 if lastOutcome != nil { logger.notice("http \(target): up again") }
             } else {
@@ -50,7 +58,22 @@ final class HTTPProbeJob: ProbeJob, @unchecked Sendable {
             serviceName: serviceName, url: target, up: r.isUp, responseTimes: r.isUp ? [r.phases.total] : [],
             lossPercent: r.isUp ? 0 : 100, uptimeRatio: uptime.ratio, identity: identity,
             createdMilliseconds: wall / 1_000_000)
+        if ownNetworkDown, let witnesses {
+            AgentNetworkDown.mark(&point)
+            return ([point], [AgentNetworkDown.mark(event, witnesses: witnesses)])
+        }
         return ([point], [event])
+    }
+
+    private func logNetwork(_ down: Bool, _ report: WitnessChecker.Report?) {
+        if down != networkDown {
+            if down {
+                logger.warning("http \(target): failed and no witness answered: agent_network_down (\(report?.summary ?? ""))")
+            } else {
+                logger.notice("http \(target): the agent's network answers again")
+            }
+            networkDown = down
+        }
     }
 }
 
@@ -64,9 +87,12 @@ final class PingProbeJob: ProbeJob, @unchecked Sendable {
     private let logger: Logger
     private var uptime: UptimeWindow
     private var lastOutcome: PingResult.Outcome?
+    private let witness: WitnessChecker
 
-    init(host: String, settings: ProbeSettings, identity: AgentIdentity, logger: Logger) {
+    init(host: String, settings: ProbeSettings, identity: AgentIdentity, witness: WitnessChecker,
+         logger: Logger = Logger(label: "clowder.agent.probes")) {
         target = host
+        self.witness = witness
         probe = PingProbe(target: host, options: settings.pingOptions)
         self.identity = identity
         serviceName = settings.serviceNames[host] ?? host
@@ -87,13 +113,20 @@ final class PingProbeJob: ProbeJob, @unchecked Sendable {
             }
             lastOutcome = r.outcome
         }
-        let point = r.point(identity: identity, timeNanoseconds: wall)
+        var point = r.point(identity: identity, timeNanoseconds: wall)
         guard r.outcome != .permission else { return ([point], []) }
-        uptime.record(up: r.isUp, atMonotonicNanoseconds: ProbeClock.monotonicNanoseconds())
+        let witnesses = r.isUp ? nil : witness.report()
+        if stop.isStopped { return ([], []) }
+        let ownNetworkDown = witnesses.map { !$0.reachable } ?? false
+        if !ownNetworkDown { uptime.record(up: r.isUp, atMonotonicNanoseconds: ProbeClock.monotonicNanoseconds()) }
         let event = ServiceStatusEvent.make(
             serviceName: serviceName, url: target, up: r.isUp, responseTimes: r.roundTripTimes,
             lossPercent: r.percentPacketLoss, uptimeRatio: uptime.ratio, identity: identity,
             createdMilliseconds: wall / 1_000_000)
+        if ownNetworkDown, let witnesses {
+            AgentNetworkDown.mark(&point)
+            return ([point], [AgentNetworkDown.mark(event, witnesses: witnesses)])
+        }
         return ([point], [event])
     }
 }

@@ -15,6 +15,11 @@ import Synchronization
 ///
 /// Every point carries the agent's `agent`, `host` and `region` tags.
 ///
+/// A failed HTTP or ping round is checked against the witnesses
+/// (``ProbeSettings/witnesses``, one ``WitnessChecker`` shared by all targets):
+/// when none answers, the round is `agent_network_down` (see
+/// ``AgentNetworkDown``) and does not count against the target's `uptime`.
+///
 /// ```swift
 /// let scheduler = ProbeScheduler(settings: settings, identity: identity)
 /// let task = Task { await scheduler.run { points, events in batcher.add(points, events) } }
@@ -60,11 +65,12 @@ public final class ProbeScheduler: Sendable {
     /// called after that.
     public func run(emit: @escaping @Sendable ([Point], [ClowderEvent]) -> Void) async {
         var jobs: [any ProbeJob] = []
+        let witness = WitnessChecker(witnesses: settings.witnesses, timeout: settings.witnessTimeout)
         for url in settings.httpTargets {
-            jobs.append(HTTPProbeJob(url: url, settings: settings, identity: identity, logger: logger))
+            jobs.append(HTTPProbeJob(url: url, settings: settings, identity: identity, witness: witness, logger: logger))
         }
         for host in settings.pingTargets {
-            jobs.append(PingProbeJob(host: host, settings: settings, identity: identity, logger: logger))
+            jobs.append(PingProbeJob(host: host, settings: settings, identity: identity, witness: witness, logger: logger))
         }
         if let url = settings.stubStatusURL {
             jobs.append(StubStatusProbeJob(url: url, settings: settings, identity: identity, logger: logger))

@@ -49,6 +49,11 @@ public struct ProbeSettings: Sendable, Hashable {
     /// Start each target at a random offset within its first interval, so targets
     /// do not all fire at once. Default `true`.
     public var randomStartOffset: Bool
+    /// Hosts that show whether the agent's own way out works, tried when a
+    /// round fails (see ``WitnessChecker``). Default none: every failure is `down`.
+    public var witnesses: [WitnessTarget]
+    /// Seconds each witness may take to answer. Default 3.
+    public var witnessTimeout: Double
 
     /// - Parameters: see the properties; each defaults as documented there.
     public init(
@@ -57,8 +62,11 @@ public struct ProbeSettings: Sendable, Hashable {
         pingCount: Int = 5, pingInterval: Double = 1.0, pingTimeout: Double = 2.0,
         httpTimeout: Double = 10, expectStatus: Int? = nil, expectBody: String? = nil,
         followRedirects: Bool = true, reuseConnections: Bool = false,
-        uptimeWindow: Double = 3600, serviceNames: [String: String] = [:], randomStartOffset: Bool = true
+        uptimeWindow: Double = 3600, serviceNames: [String: String] = [:], randomStartOffset: Bool = true,
+        witnesses: [WitnessTarget] = [], witnessTimeout: Double = 3
     ) {
+        self.witnesses = witnesses
+        self.witnessTimeout = witnessTimeout
         self.httpTargets = httpTargets
         self.pingTargets = pingTargets
         self.stubStatusURL = stubStatusURL
