@@ -20,6 +20,9 @@ struct LogSourceSpec: Sendable, Hashable {
     var format: LogFormat
     /// Tags of its points: the agent's, plus `access_log` (the path) for a discovered log.
     var tags: [String: String]
+    /// The `server_name`s of `CLOWDER_METRICS_NGINX_CONFIG`, which alone may become `vhost` tags
+    /// (``VhostLimit``); nil without an NGINX configuration (the first hosts seen).
+    var serverNames: [String]? = nil
 }
 
 /// What `CLOWDER_METRICS_NGINX_CONFIG` says NGINX writes, read once (at start and on each reload).
@@ -92,7 +95,7 @@ extension AgentConfiguration {
         let specs = discovery.logs.map { log in
             var tags = baseTags
             tags["access_log"] = log.path
-            return LogSourceSpec(key: log.path, paths: [log.path], format: log.format, tags: tags)
+            return LogSourceSpec(key: log.path, paths: [log.path], format: log.format, tags: tags, serverNames: config.serverNames)
         }
         return DiscoveredLogs(specs: specs, findings: discovery.findings, watched: watched)
     }
@@ -102,7 +105,8 @@ extension AgentConfiguration {
     func logSources() throws -> DiscoveredLogs {
         if discoversLogs { return try discoverLogs() }
         guard !accessLogs.isEmpty else { return DiscoveredLogs(specs: [], findings: [], watched: []) }
-        let spec = LogSourceSpec(key: "", paths: accessLogs, format: try resolvedLogFormat(), tags: baseTags)
+        let spec = LogSourceSpec(key: "", paths: accessLogs, format: try resolvedLogFormat(), tags: baseTags,
+                                 serverNames: try resolvedVhostLimit().serverNames)
         return DiscoveredLogs(specs: [spec], findings: [], watched: [])
     }
 }

@@ -11,9 +11,10 @@ extension AgentConfiguration {
     /// - Throws: ``RuntimeError`` `.logFormat` when the NGINX configuration cannot be read or parsed.
     public func resolvedVhostLimit() throws -> VhostLimit {
         guard let path = nginxConfig else { return VhostLimit(maxVhosts: maxVhosts) }
+        // The same text the log discovery reads: the file, or `nginx -T`'s output with `auto`.
+        let (text, origin, _) = try nginxConfigText()
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let config = try NginxConfig(text: String(decoding: data, as: UTF8.self), file: path)
+            let config = try NginxConfig(text: text, file: origin)
             return VhostLimit(serverNames: config.serverNames, maxVhosts: maxVhosts)
         } catch {
             throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG=\"\(path)\": cannot read its server_names (\(error))")

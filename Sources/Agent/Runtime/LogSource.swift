@@ -26,7 +26,8 @@ final class LogSource {
         let pipelineConfiguration = AccessLogPipelineConfiguration(
             logFormat: spec.format, prefix: configuration.contextPrefix, windowSeconds: configuration.windowSeconds,
             latenessSeconds: configuration.allowedLatenessSeconds, tags: spec.tags, emitEvents: configuration.emitEvents,
-            vhostLimit: try configuration.resolvedVhostLimit(), remoteUserKey: try configuration.remoteUserKey(),
+            vhostLimit: spec.serverNames.map { VhostLimit(serverNames: $0, maxVhosts: configuration.maxVhosts) }
+                ?? VhostLimit(maxVhosts: configuration.maxVhosts), remoteUserKey: try configuration.remoteUserKey(),
             topResources: configuration.topResources)
         let setting = spec.key.isEmpty ? "CLOWDER_METRICS_ACCESS_LOG" : "access log \(spec.key) (from CLOWDER_METRICS_NGINX_CONFIG)"
         do {

@@ -4,9 +4,11 @@ import MetricsModel
 /// members of Clowder events, so that no client can change a field's type
 /// (InfluxDB keeps one type per field and measurement, and refuses every
 /// later point of another type: one client's string would poison every other
-/// agent's integers). A point of a declared measurement with a field of the
-/// wrong type, or a field the schema does not declare, is refused with a 400
-/// naming the field; measurements not declared here are the client's own.
+/// agent's integers). A point of a declared measurement with a declared field
+/// of the wrong type is refused with a 400 naming the field. A field the schema
+/// does not declare is accepted with its own type, so that an agent newer than
+/// the ingest (a field added to a measurement) loses nothing while the ingest
+/// is upgraded after it; measurements not declared here are the client's own.
 ///
 /// Sources: the agent's writers (`AccessLogPipeline`, `PingResult`,
 /// `HTTPResult`, `StubStatus`, `DeliveryStats`, `ServiceStatusEvent`), which
@@ -38,12 +40,13 @@ public enum FieldSchema {
                 "download_dataset", "download_collection", "partial_downloads", "uploads", "deletes", "extractions", "api_calls",
                 "asset_requests", "bot_requests", "status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx",
                 "bytes_sent", "malformed_lines", "late_lines", "distinct_clients", "distinct_connections",
+                "upload_bytes", "download_bytes",
             ], .integer).merging(all(["request_time_p50", "request_time_p90", "request_time_p99", "request_time_max"], .double)) { a, _ in a },
-        "ping": all(["result_code", "packets_transmitted", "packets_received"], .integer).merging(
+        "ping": all(["result_code", "packets_transmitted", "packets_received", "agent_network_down"], .integer).merging(
             all(["percent_packet_loss", "minimum_response_ms", "average_response_ms", "maximum_response_ms", "standard_deviation_ms"], .double)
         ) { a, _ in a },
-        "http_response": all(["content_length", "redirects", "up", "result_code", "http_response_code"], .integer).merging(
-            all(["response_time", "dns_time", "connect_time", "tls_time", "ttfb_time", "transfer_time", "tls_cert_expiry"], .double)
+        "http_response": all(["content_length", "redirects", "up", "result_code", "http_response_code", "agent_network_down"], .integer).merging(
+            all(["response_time", "dns_time", "connect_time", "tls_time", "ttfb_time", "transfer_time", "tls_cert_expiry", "uptime"], .double)
         ) { a, _ in a },
         "nginx": all(["active", "accepts", "handled", "requests", "reading", "writing", "waiting"], .integer),
         "agent": all(

@@ -32,7 +32,9 @@ struct TransferBytesTests {
             Self.line(7, "DELETE", "/api/files/\(Self.id)", status: 200, bytes: 20, length: 350),  // delete: no size seen
         ]
         for l in lines { _ = p.add(l) }
-        let (points, events) = p.closeAll()
+        let (all, events) = p.closeAll()
+        // Besides the window's nginx_access point: the top-resource points (views, downloads).
+        let points = all.filter { $0.measurement == "nginx_access" }
         #expect(points.count == 1)
         #expect(points[0].int("uploads") == 2)
         #expect(points[0].int("upload_bytes") == 75_000)
@@ -50,7 +52,7 @@ struct TransferBytesTests {
         let p = try AccessLogPipeline(configuration: .init(logFormat: format, windowSeconds: 60, latenessSeconds: 0))
         _ = p.add("1.000 198.51.100.7 \"POST /api/files HTTP/1.1\" 200 40")
         _ = p.add("2.000 198.51.100.7 \"GET /api/files/\(Self.id)/blob HTTP/1.1\" 200 777")
-        let points = p.closeAll().points
+        let points = p.closeAll().points.filter { $0.measurement == "nginx_access" }
         #expect(points.count == 1)
         #expect(points[0].int("uploads") == 1)
         #expect(points[0].fields["upload_bytes"] == nil)
