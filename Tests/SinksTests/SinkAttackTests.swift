@@ -17,7 +17,8 @@ import Testing
 /// | overflowing `created` | event and metric with `created` = 2⁶³−1 ms | dead letter | dead letter | dead letter |
 /// | too-long measurement | 12,000 characters of hex | stored | dead letter (SQLSTATE 54000) | stored |
 /// | field type conflict | `nginx_access.requests` as a string | dead letter (400 field type conflict) | stored | stored |
-/// | poison redelivered | returned unacknowledged 3 times (a crash loop) | dead letter | dead letter | dead letter |
+/// | poison redelivered | returned unacknowledged 4 times (a crash loop) | dead letter | dead letter | dead letter |
+/// | (control) returned once | delivered twice, within the limit of 3: written alone | stored | stored | stored |
 @Suite(.serialized, .ownThreads) struct SinkAttackTests {
     @Test func hostileMessagesAreDeadLetteredAndEverythingElseIsStoredOnce() async throws {
         let exchange = TestServers.unique("attack")
@@ -52,7 +53,7 @@ import Testing
             try conn.bindQueue(q.name, exchange: exchange)
         }
 
-        // Class 4, poison redelivered: a message that crashed its consumer three times. Each crash is a consumer
+        // Class 4, poison redelivered: a message that crashed its consumer four times. Each crash is a consumer
         // that took it (basic.get, no ack) and died (connection closed): the quorum queue counts the returns.
         let t0 = Workload.baseMilliseconds * 1_000_000
         let poison = OutgoingMessage(
@@ -60,12 +61,26 @@ import Testing
                 for: Point(measurement: "nginx_access", tags: ["vhost": "poison"], fields: ["requests": 1], timeNanoseconds: t0),
                 agentID: "web-9"
             ).jsonBytes, messageID: "attack:redelivered")
+        // Below the limit, a message that came back once is written (alone: the sink suspects it) and stored once.
+        let onceBack = OutgoingMessage(
+            body: MetricsMessage.json(
+                for: Point(measurement: "nginx_access", tags: ["vhost": "once"], fields: ["requests": 5], timeNanoseconds: t0 + 3),
+                agentID: "web-9"
+            ).jsonBytes, messageID: "attack:redelivered-once")
         try await TestServers.publish([poison], exchange: exchange)
         for _ in 0..<3 {
             let crashing = try AMQPConnection(url: try BrokerURL(TestServers.amqpURL))
             for d in definitions { #expect(try crashing.get(queue: d.queue, autoAck: false)?.messageID == "attack:redelivered") }
             crashing.close()
         }
+        // A fourth crash holds both: the poison's fourth return, the other one's first.
+        try await TestServers.publish([onceBack], exchange: exchange)
+        let crashing = try AMQPConnection(url: try BrokerURL(TestServers.amqpURL))
+        for d in definitions {
+            let ids = try [crashing.get(queue: d.queue, autoAck: false), crashing.get(queue: d.queue, autoAck: false)].map { $0?.messageID }
+            #expect(Set(ids) == ["attack:redelivered", "attack:redelivered-once"])
+        }
+        crashing.close()
 
         let runners = try definitions.map { try SinkRunner(settings: settings, definition: $0, logger: TestServers.logger) }
         let prime = Workload(batch: "prime", pointCount: 200, eventCount: 90)
@@ -96,9 +111,9 @@ import Testing
         for r in runners { #expect(await r.consumer.waitUntilConnected(timeout: 30)) }
         // The poison and the priming workload first: the field type of nginx_access.requests is integer before the conflict.
         try await TestServers.publish(prime.messages, exchange: exchange)
-        #expect(await TestServers.eventually(timeout: 60) { runners.allSatisfy { $0.stats.written + $0.stats.deadLettered == 291 } })
+        #expect(await TestServers.eventually(timeout: 60) { runners.allSatisfy { $0.stats.written + $0.stats.deadLettered == 292 } })
         try await TestServers.publish(attack, exchange: exchange)
-        let total = 1 + prime.messages.count + attack.count
+        let total = 2 + prime.messages.count + attack.count
         let done = await TestServers.eventually(timeout: 120) {
             runners.allSatisfy { $0.stats.written + $0.stats.deadLettered == total }
         }
@@ -121,25 +136,26 @@ import Testing
             let reasons = dead[sink, default: [:]]
             #expect(reasons["attack:created-event"]?.contains("event created 9223372036854775807 is not an integer in") == true, "\(reasons)")
             #expect(reasons["attack:created-metric"]?.contains("created 9223372036854775807 is not an integer in") == true, "\(reasons)")
-            #expect(reasons["attack:redelivered"]?.contains("delivered 4 times (CLOWDER_SINK_MAX_DELIVERIES=3)") == true, "\(reasons)")
+            #expect(reasons["attack:redelivered"]?.contains("delivered 5 times (CLOWDER_SINK_MAX_DELIVERIES=3)") == true, "\(reasons)")
         }
         #expect(dead["postgres"]?["attack:long-measurement"]?.hasPrefix("PostgreSQL 54000:") == true, "\(dead["postgres"] ?? [:])")
         #expect(dead["influx"]?["attack:field-type"]?.contains("400: field type conflict") == true, "\(dead["influx"] ?? [:])")
         #expect(dead["influx"]?["attack:field-type"]?.contains(#"input field "requests" on measurement "nginx_access" is type string"#) == true)
 
         // Every other message, in every store, exactly once.
-        let points = prime.points.count + good.points.count  // 500 good nginx_access points
+        let points = prime.points.count + good.points.count + 1  // 500 good nginx_access points and the one back once
         let events = prime.events.count + good.events.count  // 240 good events
         let influxPoints = try await TestServers.influxColumns(db: db, "SELECT count(requests) FROM nginx_access")
         let influxEvents = try await TestServers.influxColumns(db: db, "SELECT count(message_id) FROM events")
         #expect(influxPoints["count"]?.intValue == Int64(points))
         #expect(influxEvents["count"]?.intValue == Int64(events))
         let sumInflux = try await TestServers.influxColumns(db: db, "SELECT sum(requests) FROM nginx_access")
-        #expect(sumInflux["sum"]?.intValue == prime.totalRequests + good.totalRequests)
+        #expect(sumInflux["sum"]?.intValue == prime.totalRequests + good.totalRequests + 5)
         try await pg.start()
         #expect(try await pg.scalar("SELECT count(*) FROM \(prefix)points WHERE measurement = 'nginx_access'") == Int64(points + 1))
         #expect(try await pg.scalar("SELECT count(DISTINCT message_id) FROM \(prefix)points") == Int64(points + 1))
         #expect(try await pg.scalar("SELECT count(*) FROM \(prefix)points WHERE message_id = 'attack:field-type'") == 1)
+        #expect(try await pg.scalar("SELECT count(*) FROM \(prefix)points WHERE message_id = 'attack:redelivered-once'") == 1)
         #expect(try await pg.scalar("SELECT count(*) FROM \(prefix)events") == Int64(events))
         let lite = try SQLiteDatabase(path: sqlitePath)
         #expect(try lite.query("SELECT count(*), count(DISTINCT message_id) FROM points").first?.map(\.integer) == [Int64(points + 2), Int64(points + 2)])

@@ -312,7 +312,9 @@ public final class SinkRunner: Sendable {
     /// as before; when one half is stored the destination is up, and the failing
     /// half is narrowed down the same way (`peersWritten`), to single messages
     /// that are dead-lettered after failing ``SinkSettings/maxDeliveries`` times
-    /// while others were written ("kept failing").
+    /// while others were written ("kept failing"). A batch of one message has
+    /// no peer to tell an outage from its own fault: it waits as during an
+    /// outage, and the delivery limit takes over once it is redelivered.
     /// - Returns: the indexes (into the original array) and reasons of the messages refused for good,
     ///   or nil when shutdown's grace expired first.
     func writeResolving(
