@@ -8,6 +8,17 @@
 /// `key_id` is the ingest key that authenticated the request (the ingest's
 /// stamp, replacing any `key_id` the client sent); readers ignore it.
 public enum MetricsMessage {
+    /// The times every store can hold, epoch nanoseconds: InfluxDB's range
+    /// (`-9223372036854775806 … 9223372036854775806`, its `models.MinNanoTime`/`MaxNanoTime`,
+    /// answered as "time outside range" otherwise), about 1677-09-21 … 2262-04-11 UTC.
+    /// PostgreSQL's `timestamptz` and SQLite hold a wider range.
+    public static let timeNanosecondsRange: ClosedRange<Int64> = (Int64.min + 2)...(Int64.max - 1)
+
+    /// The `created` values (epoch milliseconds) whose nanosecond time, plus the sink's
+    /// sub-millisecond offset (< 1 ms), stays inside ``timeNanosecondsRange``.
+    public static let createdMillisecondsRange: ClosedRange<Int64> =
+        (timeNanosecondsRange.lowerBound / 1_000_000 + 1)...(timeNanosecondsRange.upperBound / 1_000_000 - 1)
+
     /// The flat message for a point; `keyID` nil leaves `key_id` out.
     public static func json(for point: Point, agentID: String, keyID: String? = nil) -> JSONValue {
         var o: [String: JSONValue] = [
@@ -20,24 +31,65 @@ public enum MetricsMessage {
         return .object(o)
     }
 
+    /// Epoch milliseconds as epoch nanoseconds, or nil when the result leaves
+    /// ``timeNanosecondsRange`` (checked arithmetic: a value from outside never traps).
+    public static func nanoseconds(milliseconds ms: Int64) -> Int64? {
+        let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+        guard !overflow, timeNanosecondsRange.contains(ns) else { return nil }
+        return ns
+    }
+
     /// Reads a published message back: a point when `category` is `metric`,
     /// otherwise a Clowder event.
-    /// - Throws: ``ModelError`` or ``JSONParseError``.
+    ///
+    /// Total: any byte sequence gives a value or an error, never a trap. Times
+    /// outside what the stores hold are refused here, so that no destination
+    /// sees them: a point's `time_ns` (or `created` × 10⁶) must be in
+    /// ``timeNanosecondsRange``, an event's `created` in ``createdMillisecondsRange``.
+    /// - Throws: ``ModelError`` (`invalid`, naming the member) or ``JSONParseError``.
     public static func decode(_ bytes: some Collection<UInt8>) throws -> Decoded {
         let v = try JSONValue(parsing: bytes)
+        guard case .object = v else { throw ModelError(.invalid, "message is not a JSON object") }
         if v["category"]?.stringValue == "metric" {
-            guard let m = v["type"]?.stringValue else { throw ModelError(.invalid, "metric message without type") }
-            let t = v["time_ns"]?.intValue ?? (v["created"]?.intValue).map { $0 * 1_000_000 }
-            guard let t else { throw ModelError(.invalid, "metric message without time_ns or created") }
+            guard let m = v["type"]?.stringValue, !m.isEmpty else {
+                throw ModelError(.invalid, "metric message without type (the measurement)")
+            }
+            let t: Int64
+            if let ns = v["time_ns"] {
+                guard let value = ns.intValue, timeNanosecondsRange.contains(value) else {
+                    throw ModelError(
+                        .invalid,
+                        "metric message time_ns \(ns.jsonString) is not an integer in \(timeNanosecondsRange) (epoch ns)")
+                }
+                t = value
+            } else if let created = v["created"] {
+                guard let ms = created.intValue, let ns = nanoseconds(milliseconds: ms) else {
+                    throw ModelError(
+                        .invalid,
+                        "metric message created \(created.jsonString) is not an integer in \(createdMillisecondsRange) (epoch ms)")
+                }
+                t = ns
+            } else {
+                throw ModelError(.invalid, "metric message without time_ns or created")
+            }
             var tags: [String: String] = [:]
-            for (k, tv) in v["tags"]?.objectValue ?? [:] { tags[k] = tv.stringValue ?? tv.jsonString }
+            if let tv = v["tags"], tv != .null {
+                guard let to = tv.objectValue else { throw ModelError(.invalid, "metric message tags is not an object") }
+                for (k, tv) in to { tags[k] = tv.stringValue ?? tv.jsonString }
+            }
             if let agent = v["agent"]?.stringValue, tags["agent"] == nil { tags["agent"] = agent }
             guard let fields = v["fields"]?.objectValue, !fields.isEmpty else {
                 throw ModelError(.invalid, "metric message without fields")
             }
             return .point(Point(measurement: m, tags: tags, fields: fields, timeNanoseconds: t))
         }
-        return .event(try ClowderEvent(json: v))
+        let event = try ClowderEvent(json: v)
+        guard let created = event.created, createdMillisecondsRange.contains(created) else {
+            throw ModelError(
+                .invalid,
+                "event created \(v["created"]?.jsonString ?? "-") is not an integer in \(createdMillisecondsRange) (epoch ms)")
+        }
+        return .event(event)
     }
 
     /// A decoded message.

@@ -363,7 +363,7 @@ public struct ClowderClassifier: Sendable {
         }
     }
 
-    // MARK: - Bots and redaction
+    // MARK: - Bots (credential redaction is KeyRedaction, Redaction/KeyRedaction.swift)
 
     /// Whether a user agent matches `bot|crawler|spider|slurp|facebookexternalhit`, ignoring ASCII case.
     public static func isBot(_ ua: UnsafeRawBufferPointer) -> Bool {
@@ -393,17 +393,5 @@ public struct ClowderClassifier: Sendable {
         let p = s.utf8Start
         for k in 0..<s.utf8CodeUnitCount where b[at + k] | 0x20 != p[k] { return false }
         return true
-    }
-
-    /// `url` with the value of every `key=` query parameter replaced by `REDACTED` (Clowder API
-    /// keys must not leave the host). Only the query (after `?`) is touched.
-    public static func redactKeys(_ url: String) -> String {
-        guard let q = url.firstIndex(of: "?") else { return url }
-        let head = url[...q]
-        let params = url[url.index(after: q)...].split(separator: "&", omittingEmptySubsequences: false)
-        let redacted = params.map { p -> String in
-            p.hasPrefix("key=") ? "key=REDACTED" : String(p)
-        }
-        return head + redacted.joined(separator: "&")
     }
 }

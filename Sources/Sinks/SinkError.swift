@@ -10,6 +10,10 @@
 ///   other than 408/429, a PostgreSQL data exception). Retrying cannot help;
 ///   the consumer narrows the batch down to the messages at fault and sends
 ///   each to the dead-letter exchange with ``message`` as its reason.
+/// - ``Code/partial``: the destination stored every message of the batch
+///   except those in ``refused`` (InfluxDB 1.x's `partial write`), which it
+///   refused for good: the consumer dead-letters exactly those, with their
+///   reasons, and acknowledges the rest.
 /// - ``Code/config``: a configuration key with a bad or missing value.
 public struct SinkError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What kind of failure, and so what happens to the messages.
@@ -18,6 +22,8 @@ public struct SinkError: Error, CustomStringConvertible, Sendable, Equatable {
         case retryable
         /// The messages can never be written: dead-letter them with the reason.
         case permanent
+        /// Every message was stored except ``SinkError/refused``: dead-letter those.
+        case partial
         /// A configuration value is missing or malformed.
         case config
     }
@@ -28,6 +34,8 @@ public struct SinkError: Error, CustomStringConvertible, Sendable, Equatable {
     public var message: String
     /// The configuration key, for ``Code/config`` errors (e.g. `CLOWDER_SINK_INFLUX_URL`).
     public var key: String?
+    /// For ``Code/partial``: index in the batch given to `write` → the reason that message was refused.
+    public var refused: [Int: String] = [:]
 
     /// - Parameters:
     ///   - code: what the consumer should do.
@@ -43,6 +51,13 @@ public struct SinkError: Error, CustomStringConvertible, Sendable, Equatable {
     public static func retryable(_ message: String) -> SinkError { SinkError(.retryable, message) }
     /// A permanent error: `reason` goes to the dead-letter header.
     public static func permanent(_ reason: String) -> SinkError { SinkError(.permanent, reason) }
+
+    /// Every message of the batch was stored except `refused` (index in the batch → reason).
+    public static func partial(_ refused: [Int: String], _ summary: String) -> SinkError {
+        var e = SinkError(.partial, summary)
+        e.refused = refused
+        return e
+    }
 
     /// A configuration error naming the key, the value found and what was expected.
     public static func config(key: String, value: String?, expected: String) -> SinkError {

@@ -53,7 +53,8 @@ import Testing
         #expect(row["tag key"]?.stringValue == "v a,l=ue")
     }
 
-    @Test func fieldTypeConflictIsPermanent() async throws {
+    /// A field type conflict is refused for the point at fault (a partial write naming it), not retried.
+    @Test func fieldTypeConflictRefusesThePoint() async throws {
         let db = TestServers.unique("influx")
         defer { Task { await TestServers.dropInfluxDatabase(db) } }
         let d = try InfluxDestination(InfluxConfiguration(url: TestServers.influxURL, database: db))
@@ -63,7 +64,8 @@ import Testing
         await #expect {
             try await d.write([SinkMessage(messageID: "b", decoded: .point(Point(measurement: "m", fields: ["v": "text"], timeNanoseconds: t + 1)))])
         } throws: { e in
-            (e as? SinkError)?.code == .permanent && "\(e)".contains("400") && "\(e)".contains("conflict")
+            guard let e = e as? SinkError, e.code == .partial, let reason = e.refused[0] else { return false }
+            return reason.contains("400") && reason.contains(#"field type conflict: input field "v" on measurement "m" is type string"#)
         }
     }
 

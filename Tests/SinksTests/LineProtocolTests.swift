@@ -47,12 +47,12 @@ import Testing
             "category": "download", "type": "file", "user_id": "u1", "source": "nginx", "resource_id": "5f00",
             "size": 10, "created": 1_795_953_600_123,
         ])
-        let (tags, fields, time) = InfluxDestination.eventLine(e, messageID: "b:1")
+        let (tags, fields, time) = InfluxDestination.eventLine(e, messageID: "b:1")!
         #expect(Dictionary(uniqueKeysWithValues: tags) == ["category": "download", "type": "file", "user_id": "u1", "source": "nginx"])
         #expect(Set(fields.map(\.0)) == ["message_id", "resource_id", "size"])
         // created ms in ns plus an offset below one millisecond, the same for the same message id.
         #expect(time / 1_000_000 == 1_795_953_600_123)
-        #expect(time == InfluxDestination.eventLine(e, messageID: "b:1").2)
-        #expect(time != InfluxDestination.eventLine(e, messageID: "b:2").2)
+        #expect(time == InfluxDestination.eventLine(e, messageID: "b:1")!.2)
+        #expect(time != InfluxDestination.eventLine(e, messageID: "b:2")!.2)
     }
 }

@@ -19,6 +19,7 @@ import Testing
             "CLOWDER_SINK_AMP_CATEGORIES": "download,view_resource",
         ])
         #expect(s.exchange == "clowder.metrics")
+        #expect(s.maxDeliveries == 10)
         #expect(s.deadLetterExchange == "clowder.metrics.dlx")
         #expect(s.sinks.map(\.name) == ["influx", "postgres", "amp"])
         #expect(s.sinks.map(\.queue) == ["clowder.metrics.influx", "clowder.metrics.postgres", "clowder.metrics.amp"])
@@ -33,6 +34,14 @@ import Testing
         guard case .influx(let c) = s.sinks[0].destination else { return }
         #expect(c.database == "clowder")
         #expect(c.version == .v1)
+    }
+
+    @Test func maxDeliveries() throws {
+        let s = try SinkSettings(values: ["CLOWDER_SINK_MAX_DELIVERIES": "3", "CLOWDER_SINK_SQLITE_PATH": "/tmp/x.db"])
+        #expect(s.maxDeliveries == 3)
+        #expect {
+            try SinkSettings(values: ["CLOWDER_SINK_MAX_DELIVERIES": "0", "CLOWDER_SINK_SQLITE_PATH": "/tmp/x.db"])
+        } throws: { "\($0)".contains("CLOWDER_SINK_MAX_DELIVERIES=\"0\": expected an integer in 1...1000000") }
     }
 
     @Test func everyProblemIsNamedWithKeyValueAndExpectation() throws {

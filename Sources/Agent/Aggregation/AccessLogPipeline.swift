@@ -261,7 +261,7 @@ public final class AccessLogPipeline {
         if let id = k.resourceID {
             m["resource_id"] = .string(String(decoding: UnsafeRawBufferPointer(rebasing: line[id]), as: UTF8.self))
         }
-        if let target = record.string(.target, in: line) { m["url"] = .string(ClowderClassifier.redactKeys(target)) }
+        if let target = record.string(.target, in: line) { m["url"] = .string(KeyRedaction.redact(target)) }
         if let key = configuration.remoteUserKey, let user = record.string(.remoteUser, in: line) {
             m["user_id"] = .string(Self.pseudonym(user, key: key))
         }
@@ -304,7 +304,8 @@ public final class AccessLogPipeline {
         agg.bump(.malformedLines)
     }
 
-    /// A line made printable for a sample: bytes outside 0x20…0x7E as `\xHH`, cut at 512 bytes.
+    /// A line made printable for a sample: bytes outside 0x20…0x7E as `\xHH`, cut at 512 bytes,
+    /// credentials in it replaced by ``KeyRedaction/redact(bytes:)`` (samples are logged and reported).
     public static func printable(_ line: UnsafeRawBufferPointer) -> String {
         var s = ""
         let hex = Array("0123456789ABCDEF".utf8)
@@ -314,6 +315,7 @@ public final class AccessLogPipeline {
                 out += [0x5C, 0x78, hex[Int(c >> 4)], hex[Int(c & 15)]]
             }
         }
+        KeyRedaction.redact(bytes: &out)
         s = String(decoding: out, as: UTF8.self)
         if line.count > 512 { s += "…" }
         return s

@@ -24,6 +24,7 @@ import Logging
 /// | `CLOWDER_SINK_PREFETCH` | 2 × batch size | unacknowledged messages per sink |
 /// | `CLOWDER_SINK_RETRY_MAX_DELAY` | `30` | longest backoff between write attempts, seconds |
 /// | `CLOWDER_SINK_SHUTDOWN_GRACE` | `30` | seconds to finish the batch in flight on SIGTERM |
+/// | `CLOWDER_SINK_MAX_DELIVERIES` | `10` | deliveries of one message before it is dead-lettered unwritten (`x-delivery-count` on quorum queues, a counter of the sink's own on classic ones) |
 /// | `CLOWDER_SINK_LOG_LEVEL` | `info` | `trace` … `critical` |
 ///
 /// Per sink `<NAME>` (the sink name upper-cased, e.g. `INFLUX`): `CLOWDER_SINK_<NAME>_TYPE`
@@ -59,6 +60,9 @@ public struct SinkSettings: Sendable {
     public var retryMaxDelay: Double
     /// Seconds to finish the batch in flight on SIGTERM.
     public var shutdownGrace: Double
+    /// Deliveries of one message (the first included) after which it is dead-lettered without being
+    /// written (see ``DeliveryCounter``).
+    public var maxDeliveries: Int
     /// Log level.
     public var logLevel: Logger.Level
     /// The sinks to run.
@@ -105,6 +109,7 @@ public struct SinkSettings: Sendable {
         let prefetch = p.int("CLOWDER_SINK_PREFETCH", default: min(65535, 2 * batchSize), range: 1...65535)
         retryMaxDelay = p.seconds("CLOWDER_SINK_RETRY_MAX_DELAY", default: 30, range: 0.01...3600)
         shutdownGrace = p.seconds("CLOWDER_SINK_SHUTDOWN_GRACE", default: 30, range: 0...3600)
+        maxDeliveries = p.int("CLOWDER_SINK_MAX_DELIVERIES", default: 10, range: 1...1_000_000)
         let level = p.string("CLOWDER_SINK_LOG_LEVEL", default: "info")
         if let l = Logger.Level(rawValue: level) {
             logLevel = l

@@ -11,17 +11,24 @@ import Synchronization
 ///
 /// The loop, for each batch (``SinkDefinition/batchSize`` messages, or fewer
 /// after ``SinkDefinition/maxDelay`` seconds):
-/// 1. decode every message (``MetricsMessage/decode(_:)``); one that cannot
-///    be decoded is dead-lettered with the parse error as its reason;
-/// 2. write the rest; on a retryable ``SinkError`` wait (exponential backoff
+/// 1. a message delivered more than ``SinkSettings/maxDeliveries`` times
+///    (``DeliveryCounter``) is dead-lettered without being decoded or written,
+///    so a message that made a sink stop or crash cannot loop for ever; a
+///    batch holding redelivered messages is written one message at a time,
+///    so that a failure is pinned on its own message;
+/// 2. decode every message (``MetricsMessage/decode(_:)``, total: it never
+///    traps); one that cannot be decoded is dead-lettered with the error as
+///    its reason;
+/// 3. write the rest; on a retryable ``SinkError`` wait (exponential backoff
 ///    with full jitter, up to ``SinkSettings/retryMaxDelay``) and write the
 ///    same messages again, acknowledging nothing meanwhile, so the queue keeps
 ///    them; on a permanent error split the batch in halves and write each,
-///    down to the single messages at fault;
-/// 3. publish the messages at fault to the dead-letter exchange with the
+///    down to the single messages at fault; on a partial one (the destination
+///    stored all but the messages it names) take those as refused;
+/// 4. publish the messages at fault to the dead-letter exchange with the
 ///    headers `x-clowder-reason`, `x-clowder-sink` and `x-clowder-queue`
 ///    (publisher confirms), then
-/// 4. acknowledge the whole batch (`basic.ack` with `multiple`).
+/// 5. acknowledge the whole batch (`basic.ack` with `multiple`).
 ///
 /// The queue is declared with `x-dead-letter-exchange` set to the dead-letter
 /// exchange too, so a message rejected by other means also ends there.
@@ -66,6 +73,7 @@ public final class SinkRunner: Sendable {
     let logger: Logger
     let inbox = Inbox<BrokerDelivery>()
     let counters = Mutex(Stats())
+    let deliveryCounts = Mutex(DeliveryCounter())
     let stopping = Mutex(false)
 
     /// The counters so far.
@@ -238,16 +246,40 @@ public final class SinkRunner: Sendable {
         var sources: [Int] = []  // index in `batch` of each message
         var dead: [(Int, String)] = []
         messages.reserveCapacity(batch.count)
+        let limit = settings.maxDeliveries
+        var suspect = false
+        let ids = batch.map { $0.messageID ?? Self.contentID($0.body) }
+        let deliveries = deliveryCounts.withLock { c in zip(batch, ids).map { c.record($0, id: $1) } }
         for (i, d) in batch.enumerated() {
+            if deliveries[i] > limit {
+                dead.append(
+                    (
+                        i,
+                        "delivered \(deliveries[i]) times (CLOWDER_SINK_MAX_DELIVERIES=\(limit)): earlier deliveries were "
+                            + "never acknowledged (a sink stopped, crashed or lost its connection while holding it)"
+                    ))
+                continue
+            }
+            if deliveries[i] > 1 { suspect = true }
             do {
                 let decoded = try MetricsMessage.decode(d.body)
-                messages.append(SinkMessage(messageID: d.messageID ?? Self.contentID(d.body), decoded: decoded))
+                messages.append(SinkMessage(messageID: ids[i], decoded: decoded))
                 sources.append(i)
             } catch {
                 dead.append((i, "undecodable message: \(error)"))
             }
         }
-        guard let rejected = try await writeResolving(messages[...], deadline: deadline) else { return false }
+        var rejected: [(Int, String)] = []
+        if suspect {
+            // Redelivered messages: one write per message, so that whatever failed before is pinned on its own message.
+            for k in messages.indices {
+                guard let r = try await writeResolving(messages[k...k], deadline: deadline) else { return false }
+                rejected += r
+            }
+        } else {
+            guard let r = try await writeResolving(messages[...], deadline: deadline) else { return false }
+            rejected = r
+        }
         for (index, reason) in rejected { dead.append((sources[index], reason)) }
         if !dead.isEmpty {
             guard try await publishDeadLetters(dead.map { (batch[$0.0], $0.1) }, deadline: deadline) else { return false }
@@ -258,6 +290,9 @@ public final class SinkRunner: Sendable {
             highest[d.connectionGeneration] = d
         }
         for d in highest.values { consumer.ack(d, multiple: true) }
+        if suspect || deliveries.contains(where: { $0 > 1 }) {
+            deliveryCounts.withLock { c in for (i, n) in deliveries.enumerated() where n > 1 { c.forget(ids[i]) } }
+        }
         counters.withLock {
             $0.written += batch.count - dead.count
             $0.deadLettered += dead.count
@@ -270,30 +305,87 @@ public final class SinkRunner: Sendable {
     }
 
     /// Writes `messages`, retrying retryable failures and bisecting permanent ones.
+    ///
+    /// A batch that keeps failing with a retryable error is tested after every
+    /// ``SinkSettings/maxDeliveries`` failures: each half is written once. When
+    /// both halves fail the destination is taken to be down and the batch waits
+    /// as before; when one half is stored the destination is up, and the failing
+    /// half is narrowed down the same way (`peersWritten`), to single messages
+    /// that are dead-lettered after failing ``SinkSettings/maxDeliveries`` times
+    /// while others were written ("kept failing"). A batch of one message has
+    /// no peer to tell an outage from its own fault: it waits as during an
+    /// outage, and the delivery limit takes over once it is redelivered.
     /// - Returns: the indexes (into the original array) and reasons of the messages refused for good,
     ///   or nil when shutdown's grace expired first.
-    func writeResolving(_ messages: ArraySlice<SinkMessage>, deadline: () -> ContinuousClock.Instant?) async throws
-        -> [(Int, String)]?
-    {
+    func writeResolving(
+        _ messages: ArraySlice<SinkMessage>, deadline: () -> ContinuousClock.Instant?, peersWritten: Bool = false
+    ) async throws -> [(Int, String)]? {
         if messages.isEmpty { return [] }
         var backoff = RetryBackoff(cap: settings.retryMaxDelay)
+        var failures = 0
+        let limit = settings.maxDeliveries
         while true {
             do {
                 try await destination.write(Array(messages))
                 return []
+            } catch let e as SinkError where e.code == .partial {
+                // Stored except the messages named; indexes are relative to this slice.
+                return e.refused.sorted { $0.key < $1.key }.compactMap { i, reason in
+                    messages.indices.contains(messages.startIndex + i) ? (messages.startIndex + i, reason) : nil
+                }
             } catch let e as SinkError where e.code == .permanent {
                 if messages.count == 1 { return [(messages.startIndex, e.message)] }
                 let mid = messages.startIndex + messages.count / 2
-                guard let a = try await writeResolving(messages[..<mid], deadline: deadline),
-                    let b = try await writeResolving(messages[mid...], deadline: deadline)
+                guard let a = try await writeResolving(messages[..<mid], deadline: deadline, peersWritten: peersWritten),
+                    let b = try await writeResolving(messages[mid...], deadline: deadline, peersWritten: peersWritten)
                 else { return nil }
                 return a + b
             } catch {
                 let message = (error as? SinkError)?.message ?? "\(error)"
+                failures += 1
                 let attempts = counters.withLock { s -> Int in
                     s.retries += 1
                     s.lastError = message
                     return s.retries
+                }
+                if messages.count == 1, peersWritten, failures >= limit {
+                    return [
+                        (
+                            messages.startIndex,
+                            "kept failing: \(failures) writes failed while other messages of its batch were written; last error: \(message)"
+                        )
+                    ]
+                }
+                if messages.count > 1, peersWritten || failures % limit == 0 {
+                    // Is the destination up? Write each half once.
+                    let mid = messages.startIndex + messages.count / 2
+                    var stored = [false, false]
+                    var answered = false  // a permanent refusal is an answer too: the destination is up
+                    var refused: [(Int, String)] = []
+                    var failing: [ArraySlice<SinkMessage>] = []
+                    for (k, half) in [messages[..<mid], messages[mid...]].enumerated() {
+                        do {
+                            try await destination.write(Array(half))
+                            stored[k] = true
+                        } catch let e as SinkError where e.code == .partial {
+                            stored[k] = true
+                            refused += e.refused.compactMap { i, reason in
+                                half.indices.contains(half.startIndex + i) ? (half.startIndex + i, reason) : nil
+                            }
+                        } catch let e as SinkError where e.code == .permanent {
+                            answered = true
+                            failing.append(half)
+                        } catch {
+                            failing.append(half)
+                        }
+                    }
+                    if stored.contains(true) || answered {
+                        for half in failing {
+                            guard let r = try await writeResolving(half, deadline: deadline, peersWritten: true) else { return nil }
+                            refused += r
+                        }
+                        return refused
+                    }
                 }
                 if backoff.attempt == 0 || attempts % 20 == 0 {
                     logger.warning(

@@ -19,10 +19,12 @@ import MetricsModel
 /// - `event_properties`: every other member of the event except `created` and `user_id`.
 ///
 /// At most ``maxEventsPerRequest`` events go in one request (the HTTP V2 API
-/// allows 2,000; the batch API's limit is 20 MB). 200 is success; 413 and 400
-/// are permanent, except a 400 about the API key (a configuration problem:
-/// retryable, so that a wrong key does not dead-letter every event); 429, 5xx
-/// and network errors are retryable.
+/// allows 2,000; the batch API's limit is 20 MB). Answers, from Amplitude's
+/// documentation of the endpoint: 200 is success; 400 (invalid upload), 413
+/// (payload too large: the consumer splits the batch) and other 4xx are
+/// permanent, except a 400 about the API key and 401/403 (a configuration
+/// problem: retryable, so that a wrong key does not dead-letter every event);
+/// 408, 429 (throttled), 5xx and network errors are retryable.
 public struct AmplitudeDestination: Destination {
     public var kind: String { "amplitude" }
     /// The batch endpoint, e.g. `https://api2.amplitude.com/batch`.
@@ -64,7 +66,11 @@ public struct AmplitudeDestination: Destination {
             case 200..<300: continue
             case 400 where r.text(limit: 2000).lowercased().contains("api key") || r.text(limit: 2000).contains("api_key"):
                 throw SinkError.retryable("Amplitude answered \(r.status) (check the API key): \(r.text())")
-            case 400, 413:
+            case 401, 403:
+                throw SinkError.retryable("Amplitude answered \(r.status) (check the API key): \(r.text())")
+            case 408, 429:
+                throw SinkError.retryable("Amplitude answered \(r.status): \(r.text())")
+            case 400..<500:
                 throw SinkError.permanent("Amplitude answered \(r.status): \(r.text())")
             default:
                 throw SinkError.retryable("Amplitude answered \(r.status): \(r.text())")

@@ -120,7 +120,7 @@ public struct GA4Destination: Destination {
                 let chunk = Array(all[i..<min(all.count, i + maxEventsPerRequest)])
                 i += chunk.count
                 var o: [String: JSONValue] = [
-                    "client_id": .string(key.client), "timestamp_micros": .int(key.created &* 1000),
+                    "client_id": .string(key.client), "timestamp_micros": .int(key.created.multipliedReportingOverflow(by: 1000).overflow ? 0 : key.created * 1000),
                     "events": .array(chunk),
                 ]
                 if let u = key.user { o["user_id"] = .string(u) }

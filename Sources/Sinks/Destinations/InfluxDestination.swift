@@ -129,45 +129,176 @@ public struct InfluxDestination: Destination {
         }
     }
 
-    /// Writes the batch in one request.
-    /// - Throws: ``SinkError``, classified as described on the type.
+    /// Writes the batch in one request, and resolves InfluxDB's partial writes.
+    ///
+    /// InfluxDB 1.x stores every point of a request it can and answers 400
+    /// `{"error": "partial write: <reason> dropped=<n>"}` for the rest (checked
+    /// against 1.6.7: the good points of the request are stored). Reasons that
+    /// name the points at fault are resolved here, without retrying the batch's
+    /// good points one by one:
+    /// - `field type conflict: input field "<f>" on measurement "<m>" is type <t>, already exists as type <u>`:
+    ///   every point of measurement `m` whose field `f` has type `t` is refused;
+    /// - `unable to parse '<line>': <why>` (one per bad line): those lines are refused.
+    ///
+    /// The request is then sent again without the refused points (a point
+    /// written twice is the same point: same series, time and fields), until
+    /// InfluxDB answers 2xx — the reason names only one conflict even when
+    /// `dropped` counts several, and a conflict can hide a parse error — so the
+    /// messages reported stored are exactly those of a request answered 2xx.
+    /// Messages with no field InfluxDB can store (only `null`, NaN or ±inf) are
+    /// refused without a request.
+    /// - Throws: ``SinkError``: `partial` (the refused messages and their reasons; the rest is stored),
+    ///   `permanent` for a 400/413/422 whose points cannot be told apart (the consumer bisects),
+    ///   `retryable` as described on the type.
     public func write(_ messages: [SinkMessage]) async throws {
-        let body = Self.lineProtocol(messages)
-        if body.isEmpty { return }
-        let r = try await client.post(
-            url: writeURL, headers: ["Content-Type: text/plain; charset=utf-8"] + authHeaders, body: body,
-            basicAuth: basicAuth)
-        switch r.status {
-        case 200..<300: return
-        case 400, 413, 422:
-            throw SinkError.permanent("InfluxDB answered \(r.status): \(r.text())")
-        default:
-            throw SinkError.retryable("InfluxDB answered \(r.status): \(r.text())")
+        let lines = Self.lines(messages)
+        var refused = lines.refused
+        var pending = lines.lines
+        var rounds = 0
+        while !pending.isEmpty {
+            var body: [UInt8] = []
+            body.reserveCapacity(pending.reduce(0) { $0 + $1.text.count })
+            for l in pending { body.append(contentsOf: l.text) }
+            let r = try await client.post(
+                url: writeURL, headers: ["Content-Type: text/plain; charset=utf-8"] + authHeaders, body: body,
+                basicAuth: basicAuth)
+            switch r.status {
+            case 200..<300:
+                pending = []
+            case 400, 422:
+                let error = Self.errorText(r)
+                rounds += 1
+                let atFault = rounds <= 32 ? Self.pointsAtFault(error, in: pending) : [:]
+                guard !atFault.isEmpty else {
+                    // Points that cannot be told apart: the consumer bisects the batch (what was refused
+                    // so far is refused again there, and the good points are written again, idempotently).
+                    throw SinkError.permanent("InfluxDB answered \(r.status): \(r.text())")
+                }
+                for (i, reason) in atFault { refused[i] = "InfluxDB answered \(r.status): \(reason)" }
+                pending.removeAll { atFault[$0.index] != nil }
+            case 413:
+                throw SinkError.permanent("InfluxDB answered 413 (request body larger than its max-body-size): \(r.text())")
+            default:
+                throw SinkError.retryable("InfluxDB answered \(r.status): \(r.text())")
+            }
         }
+        if !refused.isEmpty {
+            throw SinkError.partial(refused, "InfluxDB refused \(refused.count) of \(messages.count) points")
+        }
+    }
+
+    /// One message's line: its index in the batch, its text, and what a conflict report names.
+    struct Line {
+        var index: Int
+        var text: ArraySlice<UInt8>
+        var measurement: String
+        /// Field key as written → InfluxDB's type name (`integer`, `float`, `string`, `boolean`).
+        var fieldTypes: [String: String]
+    }
+
+    /// The `error` member of an InfluxDB error body (or the body itself).
+    static func errorText(_ r: HTTPResponse) -> String {
+        if let v = try? JSONValue(parsing: r.body), let e = v["error"]?.stringValue { return e }
+        return r.text(limit: 64 * 1024)
+    }
+
+    /// The lines a partial-write reason names, with the reason for each (empty when it names none).
+    static func pointsAtFault(_ error: String, in lines: [Line]) -> [Int: String] {
+        guard error.contains("partial write") else { return [:] }
+        var atFault: [Int: String] = [:]
+        // One `unable to parse '<line>': <why>` per bad line.
+        if error.contains("unable to parse '") {
+            for l in lines {
+                var text = l.text
+                if text.last == 0x0A { text = text.dropLast() }
+                let needle = "unable to parse '" + String(decoding: text, as: UTF8.self) + "'"
+                if let r = error.firstRange(of: needle) {
+                    let rest = error[r.upperBound...]
+                    let why = rest.prefix { $0 != "\n" }
+                    atFault[l.index] = String((needle + why).prefix(500))
+                }
+            }
+        }
+        // `field type conflict: input field "f" on measurement "m" is type t, already exists as type u`
+        if let r = error.firstRange(of: "input field \""),
+            let fieldEnd = error[r.upperBound...].firstRange(of: "\" on measurement \""),
+            let measurementEnd = error[fieldEnd.upperBound...].firstRange(of: "\" is type "),
+            let typeEnd = error[measurementEnd.upperBound...].firstIndex(where: { $0 == "," || $0 == " " })
+        {
+            let field = String(error[r.upperBound..<fieldEnd.lowerBound])
+            let measurement = String(error[fieldEnd.upperBound..<measurementEnd.lowerBound])
+            let type = String(error[measurementEnd.upperBound..<typeEnd])
+            let sentence = error[r.lowerBound...].prefix { $0 != "\n" }
+            let reason = "field type conflict: " + String(sentence.split(separator: " dropped=").first ?? sentence)
+            for l in lines where l.measurement == measurement && l.fieldTypes[field] == type {
+                atFault[l.index] = reason
+            }
+        }
+        return atFault
+    }
+
+    /// The line-protocol body for a batch (every writable message).
+    static func lineProtocol(_ messages: [SinkMessage]) -> [UInt8] {
+        var out: [UInt8] = []
+        for l in lines(messages).lines { out.append(contentsOf: l.text) }
+        return out
+    }
+
+    /// Each message's line, and the messages that give none with the reason.
+    static func lines(_ messages: [SinkMessage]) -> (lines: [Line], refused: [Int: String]) {
+        var w = LineProtocolWriter(capacity: messages.count * 200)
+        var marks: [(index: Int, start: Int, end: Int, measurement: String, fieldTypes: [String: String])] = []
+        var refused: [Int: String] = [:]
+        for (i, m) in messages.enumerated() {
+            let start = w.bytes.count
+            let measurement: String
+            let fields: [(String, JSONValue)]
+            let written: Bool
+            switch m.decoded {
+            case .point(let p):
+                measurement = p.measurement
+                fields = p.fields.map { ($0.key, $0.value) }
+                written = w.append(
+                    measurement: p.measurement, tags: p.tags.map { ($0.key, $0.value) }, fields: fields,
+                    timeNanoseconds: p.timeNanoseconds)
+            case .event(let e):
+                guard let line = eventLine(e, messageID: m.messageID) else {
+                    refused[i] = "event created \(e.members["created"]?.jsonString ?? "-") is outside the times InfluxDB holds"
+                    continue
+                }
+                let (tags, f, time) = line
+                measurement = "events"
+                fields = f
+                written = w.append(measurement: "events", tags: tags, fields: f, timeNanoseconds: time)
+            }
+            guard written else {
+                refused[i] = "no field InfluxDB can store (every field is null, NaN or infinite)"
+                continue
+            }
+            var types: [String: String] = [:]
+            for (k, v) in fields {
+                let key = k == "time" ? "time_" : k
+                switch v {
+                case .int: types[key] = "integer"
+                case .double: types[key] = "float"
+                case .bool: types[key] = "boolean"
+                case .string, .array, .object: types[key] = "string"
+                case .null: break
+                }
+            }
+            marks.append((i, start, w.bytes.count, measurement, types))
+        }
+        let bytes = w.bytes
+        let lines = marks.map { Line(index: $0.index, text: bytes[$0.start..<$0.end], measurement: $0.measurement, fieldTypes: $0.fieldTypes) }
+        return (lines, refused)
     }
 
     /// The tags of the `events` measurement (Clowder's InfluxDB layout).
     public static let eventTagKeys: Set<String> = ["category", "type", "user_id", "author_id", "extractor_name", "source"]
 
-    /// The line-protocol body for a batch.
-    static func lineProtocol(_ messages: [SinkMessage]) -> [UInt8] {
-        var w = LineProtocolWriter(capacity: messages.count * 200)
-        for m in messages {
-            switch m.decoded {
-            case .point(let p):
-                w.append(
-                    measurement: p.measurement, tags: p.tags.map { ($0.key, $0.value) },
-                    fields: p.fields.map { ($0.key, $0.value) }, timeNanoseconds: p.timeNanoseconds)
-            case .event(let e):
-                let (tags, fields, time) = eventLine(e, messageID: m.messageID)
-                w.append(measurement: "events", tags: tags, fields: fields, timeNanoseconds: time)
-            }
-        }
-        return w.bytes
-    }
-
-    /// Splits an event into tags, fields and a time in ns (see the type's overview).
-    static func eventLine(_ e: ClowderEvent, messageID: String) -> ([(String, String)], [(String, JSONValue)], Int64) {
+    /// Splits an event into tags, fields and a time in ns (see the type's overview);
+    /// nil when `created` is missing or its time in ns leaves ``MetricsMessage/timeNanosecondsRange``.
+    static func eventLine(_ e: ClowderEvent, messageID: String) -> ([(String, String)], [(String, JSONValue)], Int64)? {
         var tags: [(String, String)] = []
         var fields: [(String, JSONValue)] = [("message_id", .string(messageID))]
         for (k, v) in e.members where k != "created" && k != "message_id" {
@@ -181,8 +312,9 @@ public struct InfluxDestination: Destination {
                 fields.append((k, v))
             }
         }
-        let created = e.created ?? 0
-        let time = created &* 1_000_000 &+ Int64(fnv1a(messageID) % 1_000_000)
+        guard let created = e.created, let ns = MetricsMessage.nanoseconds(milliseconds: created) else { return nil }
+        let (time, overflow) = ns.addingReportingOverflow(Int64(fnv1a(messageID) % 1_000_000))
+        guard !overflow, MetricsMessage.timeNanosecondsRange.contains(time) else { return nil }
         return (tags, fields, time)
     }
 

@@ -16,10 +16,22 @@ import Synchronization
 /// redelivered message — or the same message twice in one batch — is stored
 /// once.
 ///
-/// Errors: SQLSTATE classes 22 (data exception, e.g. `\u0000` in a jsonb
-/// string) and 23 (integrity constraint) are permanent
-/// (https://www.postgresql.org/docs/15/errcodes-appendix.html); every other
-/// server error and every connection error is retryable.
+/// Errors are classified by SQLSTATE (PostgreSQL's Appendix A,
+/// https://www.postgresql.org/docs/15/errcodes-appendix.html) into what a
+/// retry cannot change — the data — and what it can — the server:
+/// - permanent (the batch is narrowed down to the messages at fault, which are
+///   dead-lettered): class 21 cardinality violation, 22 data exception (e.g.
+///   `22P05` a `\u0000` in a jsonb string, `22008` a time out of range), 23
+///   integrity constraint violation, 42 syntax error or access rule violation
+///   except `42501` insufficient privilege, and 54 program limit exceeded (e.g.
+///   `54000` "index row size exceeds btree maximum" for a very long
+///   measurement or category);
+/// - retryable: every other class — 08 connection exception, 40 transaction
+///   rollback (serialization failure, deadlock), 53 insufficient resources
+///   (disk full, out of memory, too many connections), 55 object not in
+///   prerequisite state (lock not available), 57 operator intervention
+///   (admin shutdown, query cancelled), 58 system error, XX internal error,
+///   `42501` (a grant, not the data, is missing) — and every connection error.
 public final class PostgresDestination: Destination {
     public var kind: String { "postgres" }
     /// Table-name prefix (letters, digits, `_`).
@@ -174,14 +186,21 @@ public final class PostgresDestination: Destination {
         try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(pointsTable), \(eventsTable)"), logger: logger)
     }
 
-    /// Maps a postgres-nio error to retryable or permanent by SQLSTATE class.
+    /// Maps a postgres-nio error to retryable or permanent by SQLSTATE (see the type's overview).
     static func classify(_ error: any Error, retryableAlways: Bool) -> SinkError {
         if let e = error as? SinkError { return e }
         guard let e = error as? PSQLError else { return .retryable("PostgreSQL: \(error)") }
         let state = e.serverInfo?[.sqlState] ?? ""
         let message = e.serverInfo?[.message] ?? "\(e.code)"
         let text = state.isEmpty ? "PostgreSQL: \(message)" : "PostgreSQL \(state): \(message)"
-        if !retryableAlways, state.hasPrefix("22") || state.hasPrefix("23") { return .permanent(text) }
+        if !retryableAlways, isPermanent(sqlState: state) { return .permanent(text) }
         return .retryable(text)
+    }
+
+    /// True for the SQLSTATEs a retry cannot change: classes 21, 22, 23, 42 (but `42501`) and 54.
+    static func isPermanent(sqlState state: String) -> Bool {
+        guard state.utf8.count == 5 else { return false }
+        if state == "42501" { return false }
+        return ["21", "22", "23", "42", "54"].contains(String(state.prefix(2)))
     }
 }

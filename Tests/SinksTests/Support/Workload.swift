@@ -16,7 +16,9 @@ struct Workload {
     /// `pointCount` points, one per second, `requests` = i % 13 + 1, on two virtual hosts; `eventCount` events
     /// cycling through download / view_resource / upload, twelve per millisecond (so several events share the
     /// same tags and the same `created`).
-    init(batch: String, pointCount: Int, eventCount: Int) {
+    /// `offsetMilliseconds` shifts every time (so that two workloads of one run are distinct points in InfluxDB).
+    init(batch: String, pointCount: Int, eventCount: Int, offsetMilliseconds: Int64 = 0) {
+        let base = Self.baseMilliseconds + offsetMilliseconds
         for i in 0..<pointCount {
             let p = Point(
                 measurement: "nginx_access",
@@ -25,7 +27,7 @@ struct Workload {
                     "requests": .int(Int64(i % 13 + 1)), "page_views": .int(Int64(i % 5)),
                     "bytes_sent": .int(Int64(i) * 1000), "request_time_p50": .double(0.25),
                 ],
-                timeNanoseconds: (Self.baseMilliseconds + Int64(i) * 1000) * 1_000_000)
+                timeNanoseconds: (base + Int64(i) * 1000) * 1_000_000)
             points.append(("\(batch):p\(i)", p))
         }
         for i in 0..<eventCount {
@@ -34,7 +36,7 @@ struct Workload {
                 "category": .string(category), "type": "file",
                 "resource_id": .string(String(format24hex: i)), "resource_name": .string("file \(i).csv"),
                 "user_id": "5f0c1a2b3c4d5e6f7a8b9c0d", "author_id": "5f0c1a2b3c4d5e6f7a8b9c0e",
-                "size": .int(Int64(i) * 10), "created": .int(Self.baseMilliseconds + Int64(i / 12)),
+                "size": .int(Int64(i) * 10), "created": .int(base + Int64(i / 12)),
             ])
             events.append(("\(batch):e\(i)", e))
         }

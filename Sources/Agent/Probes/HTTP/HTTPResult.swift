@@ -1,4 +1,5 @@
 import MetricsModel
+import Parsers
 
 /// What one HTTP round measured: the `http_response` measurement.
 ///
@@ -118,7 +119,7 @@ public struct HTTPResult: Sendable, Hashable {
         if let s = statusCode { fields["http_response_code"] = .int(Int64(s)) }
         if let e = tlsCertificateExpiry { fields["tls_cert_expiry"] = .double(e) }
         var tags = ProbeTags.agent(identity)
-        tags["server"] = url
+        tags["server"] = KeyRedaction.redact(url)
         tags["method"] = method
         tags["result"] = outcome.rawValue
         return Point(measurement: "http_response", tags: tags, fields: fields, timeNanoseconds: timeNanoseconds)

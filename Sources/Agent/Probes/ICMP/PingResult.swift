@@ -1,4 +1,5 @@
 import MetricsModel
+import Parsers
 
 /// What one ping round measured: the `ping` measurement.
 ///
@@ -106,7 +107,7 @@ public struct PingResult: Sendable, Hashable {
             if let v = standardDeviationMilliseconds { fields["standard_deviation_ms"] = .double(v) }
         }
         var tags = ProbeTags.agent(identity)
-        tags["url"] = target
+        tags["url"] = KeyRedaction.redact(target)
         tags["result"] = outcome.rawValue
         return Point(measurement: "ping", tags: tags, fields: fields, timeNanoseconds: timeNanoseconds)
     }

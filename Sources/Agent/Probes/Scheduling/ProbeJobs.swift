@@ -1,5 +1,6 @@
 import Logging
 import MetricsModel
+import Parsers
 
 /// One target's round: what a probe thread runs at each deadline.
 ///
@@ -46,9 +47,9 @@ final class HTTPProbeJob: ProbeJob, @unchecked Sendable {
         if !ownNetworkDown { uptime.record(up: r.isUp, atMonotonicNanoseconds: ProbeClock.monotonicNanoseconds()) }
         if r.outcome != lastOutcome && !ownNetworkDown {
             if r.isUp {
-                if lastOutcome != nil { logger.notice("http \(target): up again") }
+                if lastOutcome != nil { logger.notice("http \(KeyRedaction.redact(target)): up again") }
             } else {
-                logger.warning("http \(target): \(r.outcome.rawValue): \(r.message ?? "")")
+                logger.warning("http \(KeyRedaction.redact(target)): \(r.outcome.rawValue): \(KeyRedaction.redact(r.message ?? ""))")
             }
             lastOutcome = r.outcome
         }
@@ -152,7 +153,7 @@ final class StubStatusProbeJob: ProbeJob, @unchecked Sendable {
         if stop.isStopped { return ([], []) }
         switch result {
         case .success(let s):
-            if failing { logger.notice("stub_status \(target): readable again") }
+            if failing { logger.notice("stub_status \(KeyRedaction.redact(target)): readable again") }
             failing = false
             return ([s.point(server: probe.server, port: probe.port, identity: identity, timeNanoseconds: wall)], [])
         case .failure(let f):

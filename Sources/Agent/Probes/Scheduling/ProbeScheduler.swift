@@ -1,4 +1,5 @@
 import Logging
+import Parsers
 import MetricsModel
 import Synchronization
 
@@ -87,7 +88,7 @@ public final class ProbeScheduler: Sendable {
                 state.threadExited()
             }
             if !started {
-                logger.error("probe \(job.target): could not start a thread; this target is not probed")
+                logger.error("probe \(KeyRedaction.redact(job.target)): could not start a thread; this target is not probed")
                 state.threadExited()
             }
         }

@@ -1,4 +1,5 @@
 import MetricsModel
+import Parsers
 
 /// NGINX's `stub_status` page, as `ngx_http_stub_status_module` writes it
 /// (https://nginx.org/en/docs/http/ngx_http_stub_status_module.html):
@@ -72,7 +73,7 @@ public struct StubStatus: Sendable, Hashable {
     ///   - port: the `port` tag.
     public func point(server: String, port: String, identity: AgentIdentity, timeNanoseconds: Int64) -> Point {
         var tags = ProbeTags.agent(identity)
-        tags["server"] = server
+        tags["server"] = KeyRedaction.redact(server)
         tags["port"] = port
         return Point(measurement: "nginx", tags: tags, fields: [
             "active": .int(active), "accepts": .int(accepts), "handled": .int(handled), "requests": .int(requests),

@@ -1,4 +1,5 @@
 import MetricsModel
+import Parsers
 
 /// Clowder-style `service_status` events: the flat JSON Clowder's own health
 /// monitors publish to `clowder.metrics`, read by Clowder's InfluxDB consumer
@@ -15,7 +16,8 @@ import MetricsModel
 ///   (HTTP: 0 or 100; ping: `percent_packet_loss`).
 /// - `uptime`: percent (0–100) of rounds up over the uptime window.
 /// - `created`: epoch milliseconds; `source`: `"clowder-agent"`; plus the
-///   agent's `agent`, `host` and `region` and the target as `url`.
+///   agent's `agent`, `host` and `region` and the target as `url`. The target and the service
+///   name (the target by default) pass through ``KeyRedaction/redact(_:)``.
 public enum ServiceStatusEvent {
     /// Builds the event.
     /// - Parameters:
@@ -34,8 +36,8 @@ public enum ServiceStatusEvent {
             "category": "service_status",
             "type": .string(up ? "up" : "down"),
             "healthy": .bool(up),
-            "service_name": .string(serviceName),
-            "url": .string(url),
+            "service_name": .string(KeyRedaction.redact(serviceName)),
+            "url": .string(KeyRedaction.redact(url)),
             "response_time_loss": .double(lossPercent),
             "uptime": .double(uptimeRatio * 100),
             "created": .int(createdMilliseconds),

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds one libFuzzer executable per parser that takes outside input, with Swift's
+# `-sanitize=fuzzer,address` (libFuzzer + AddressSanitizer, Linux). Each target is compiled from the
+# library's own sources (Sources/...) plus its harness in targets/, so no package product is needed.
+#   Benchmarks/fuzz/build.sh [target…]      targets: json logline signature settings keys (default: all)
+# Output: .build-fuzz/fuzz-<target>. The `signature` and `keys` targets link swift-crypto's objects from
+# the package's own debug build: run `swift build` (or `swift build --build-tests`) first.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+export PATH=/opt/swift/usr/bin:$PATH
+out="$root/.build-fuzz"
+mkdir -p "$out"
+# AddressSanitizer where the code reads through unsafe buffers (JSON, log lines, signatures); the settings and
+# keys parsers are safe Swift (String), where libFuzzer alone finds traps (overflow, bounds) at twice the speed.
+asan=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6)
+plain=(-sanitize=fuzzer -parse-as-library -O -g -swift-version 6)
+S="$root/Sources"
+
+crypto_flags() {
+    local bin="$root/.build/debug"
+    [[ -d "$bin/Modules" ]] || bin="$root/.build/$(uname -m)-unknown-linux-gnu/debug"
+    [[ -d "$bin/Modules" ]] || { echo "no $bin/Modules: run 'swift build' in $root first" >&2; exit 1; }
+    local objs=()
+    for d in Crypto CCryptoBoringSSL CCryptoBoringSSLShims CryptoBoringWrapper; do
+        [[ -d "$bin/$d.build" ]] && while IFS= read -r o; do objs+=("$o"); done < <(find "$bin/$d.build" -name '*.o')
+    done
+    local maps=()
+    while IFS= read -r m; do maps+=(-Xcc "-fmodule-map-file=$m"); done < <(find "$root/.build/checkouts/swift-crypto/Sources" -name module.modulemap)
+    CRYPTO=(-I "$bin/Modules" "${maps[@]}" "${objs[@]}" -lstdc++)
+}
+
+build() {
+    local name="$1"; shift
+    local flags=("${asan[@]}")
+    [[ "$name" == settings || "$name" == keys ]] && flags=("${plain[@]}")
+    echo "building fuzz-$name" >&2
+    # (gold warns once per AddressSanitizer helper symbol that it cannot export: harmless, filtered)
+    swiftc "${flags[@]}" -module-name "Fuzz_$name" "$@" "$here/targets/$name.swift" -o "$out/fuzz-$name" 2>&1 \
+        | { grep -v "Cannot export local symbol" || true; } >&2
+    [[ -x "$out/fuzz-$name" ]]
+}
+
+targets=("$@")
+[[ ${#targets[@]} -eq 0 ]] && targets=(json logline signature settings keys)
+for t in "${targets[@]}"; do
+    case "$t" in
+    json)
+        build json "$S"/MetricsModel/{JSONParser,JSONValue,JSONWriter,Batch,ClowderEvent,Point,Message,ModelError}.swift ;;
+    logline)
+        build logline -I "$S/CPCRE2" -lpcre2-8 $(find "$S/Parsers" -name '*.swift') ;;
+    settings)
+        build settings "$S"/Agent/Config/{SettingsFile,ConfigError}.swift ;;
+    signature)
+        crypto_flags
+        build signature "${CRYPTO[@]}" $(find "$S/MetricsModel" -name '*.swift') ;;
+    keys)
+        crypto_flags
+        build keys "${CRYPTO[@]}" "$S"/Ingest/Auth/KeyStore.swift "$S"/Ingest/IngestError.swift ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
+    esac
+done
