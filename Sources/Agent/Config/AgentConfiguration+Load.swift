@@ -50,8 +50,8 @@ extension AgentConfiguration {
                 case .yaml:
                     // Flat YAML is what `SettingsFile` has already read, line by line: its values go in
                     // as they are. (swift-configuration's `FileProvider<YAMLSnapshot>` reads YAML with
-                    // Yams, which links full Foundation and ICU into the agent: 10 MB more binary; see
-                    // Benchmarks/footprint/RESULTS.md.)
+                    // Yams, which imports full Foundation: Foundation, FoundationInternationalization and
+                    // ICU back in the agent's build graph; see Benchmarks/footprint/RESULTS.md.)
                     providers.append(EnvironmentVariablesProvider(environmentVariables: checked.entries.mapValues(\.value)))
                 }
             } catch {
