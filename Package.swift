@@ -14,8 +14,11 @@ let agentOnly = Context.environment["CLOWDER_AGENT_ONLY"] == "1"
 var dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-    .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+    // swift-crypto 4 imports FoundationEssentials, not Foundation (3.x linked Foundation and ICU into the agent).
+    .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    // No traits: the default JSON trait and YAML (through Yams) import full Foundation. The agent reads its
+    // settings file itself (Agent/Config/SettingsFile.swift) and gives the values to EnvironmentVariablesProvider.
+    .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-http-structured-headers", from: "1.7.0"),
 ]

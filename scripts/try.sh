@@ -6,10 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 ./scripts/install-deps.sh
-# The agent alone: no Hummingbird, OpenAPI generator or postgres-nio in the build graph (Package.swift).
-export CLOWDER_AGENT_ONLY=1
-swift build -c release --product clowder-agent 2>&1 | tail -1
-AGENT="$(swift build -c release --show-bin-path)/clowder-agent"
+# The agent as it ships (scripts/build-agent.sh): release, agent-only build graph (no Hummingbird,
+# OpenAPI generator or postgres-nio), Swift runtime linked statically, built in .build-static.
+AGENT="$(./scripts/build-agent.sh)"
 for f in Tests/Fixtures/beats_nginx_access.log Tests/Fixtures/crowdsec_nginx_http_malformed.log; do
   echo "== clowder-agent parse $f"
   "$AGENT" parse "$f"

@@ -7,14 +7,9 @@
 #
 #   Benchmarks/delivery/run.sh [--rate 5000] [--before 30] [--outage 60] [--after 60] [--window 10]
 #
-# Needs: a release build of clowder-agent with the `run` command
-# (swift build -c release --product clowder-agent), the repository's .venv
+# Needs: the agent as it ships (scripts/build-agent.sh builds it; AGENT=/path skips that), the repository's .venv
 # (scripts/install-deps.sh) and ../shared/tools/gen-clowder-log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export PATH=/opt/swift/usr/bin:$PATH
-bin="$(swift build -c release --show-bin-path)/clowder-agent"
-if [ ! -x "$bin" ]; then
-  swift build -c release --product clowder-agent 2>&1 | tail -1
-fi
+bin=${AGENT:-$(scripts/build-agent.sh)}
 exec .venv/bin/python Benchmarks/delivery/bench.py --agent "$bin" "$@"

@@ -18,10 +18,8 @@ DURATION=${DURATION:-60}
 export PATH=/opt/swift/usr/bin:$PATH
 
 # AGENT=/path/to/clowder-agent skips the build.
-if [ -z "${AGENT:-}" ]; then
-  swift build -c release --product clowder-agent 2>&1 | tail -1
-  AGENT="$(swift build -c release --show-bin-path)/clowder-agent"
-fi
+# Otherwise the agent as it ships (scripts/build-agent.sh: release, static Swift runtime).
+AGENT=${AGENT:-$(scripts/build-agent.sh)}
 
 WORK=$(mktemp -d /tmp/probes-bench.XXXXXX)
 chmod 755 "$WORK"  # NGINX workers run unprivileged

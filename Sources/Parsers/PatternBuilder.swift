@@ -2,13 +2,23 @@
 /// variable, and records which field each group fills.
 ///
 /// Each variable's sub-pattern depends on its kind and on the literal text around it:
-/// - inside `"…"`: `[^"]*` (escape=default: NGINX writes `"` as `\x22`), JSON string body for
-///   escape=json, lazy `.*?` for escape=none;
+/// - inside `"…"`: `[^"]*` (escape=default: NGINX writes `"` as `\x22`, so the first `"` ends the
+///   value), the JSON string body for escape=json, lazy `.*?` for escape=none (unescaped quotes);
 /// - numbers: `\d+` (or `-`), `$request_time`: `\d+(\.\d+)?`; times: their exact shapes;
 /// - upstream lists: members separated by `, ` or ` : `;
-/// - `$remote_addr` / `$http_x_forwarded_for` unquoted: lazy, so X-Forwarded-For lists with
-///   spaces (`10.0.0.2, 10.0.0.1`) still match;
+/// - `$remote_addr` / `$http_x_forwarded_for` unquoted: every byte up to the first occurrence of
+///   the literal that follows (` - ` in `combined`), so that X-Forwarded-For lists with spaces
+///   (`10.0.0.2, 10.0.0.1`) and host-name prefixes still match, as runs with no backtracking:
+///   `[^ ]++(?: (?!- )[^ ]*+)*+`. A lazy `.+?` there tried the rest of the pattern after every
+///   byte (5 % more instructions per line on `Benchmarks/parse`). Lazy only when the next literal
+///   is a single byte, which cannot tell an address list's own spaces from the separator.
 /// - any other variable: every byte up to the next literal's first byte.
+///
+/// A class repeat followed by a byte outside the class (`[^"]*"`, `\d+ `) is made possessive by
+/// PCRE2 itself at compile time (auto-possessification, pcre2api(3) `PCRE2_NO_AUTO_POSSESS`), so
+/// NGINX's escaping already spares it backtracking; writing `*+` there measured slightly slower
+/// with the JIT (Benchmarks/parse/RESULTS.md). Source: pcre2pattern(3), "Atomic grouping and
+/// possessive quantifiers"; NGINX `log_format` `escape=` (ngx_http_log_module).
 struct PatternBuilder {
     /// The pattern text.
     var pattern: String = ""
@@ -31,9 +41,10 @@ struct PatternBuilder {
                 let prev: UInt8? = index > 0 ? Self.lastByte(els[index - 1]) : nil
                 let nextElement: LogFormat.Element? = index + 1 < els.count ? els[index + 1] : nil
                 var next: UInt8? = nil
+                var nextLiteral: [UInt8] = []
                 var atEnd = false
                 switch nextElement {
-                case .literal(let b)?: next = b.first
+                case .literal(let b)?: next = b.first; nextLiteral = b
                 case .variable?: next = nil
                 case nil: atEnd = true
                 }
@@ -47,7 +58,7 @@ struct PatternBuilder {
                 }
                 slots.append(slot)
                 out += Self.subpattern(kind: field?.kind ?? .token, prev: prev, next: next, atEnd: atEnd,
-                                       escape: format.escape)
+                                       escape: format.escape, nextLiteral: nextLiteral)
                 if stopAfterTime, let field, field == .timeLocal || field == .timeISO8601 || field == .msec {
                     pattern = out
                     return
@@ -86,7 +97,8 @@ struct PatternBuilder {
         "[^" + bytes.map { "\\x{" + hex($0) + "}" }.joined() + "]"
     }
 
-    static func subpattern(kind: VariableKind, prev: UInt8?, next: UInt8?, atEnd: Bool, escape: LogEscape) -> String {
+    static func subpattern(kind: VariableKind, prev: UInt8?, next: UInt8?, atEnd: Bool, escape: LogEscape,
+                           nextLiteral: [UInt8] = []) -> String {
         let quote = UInt8(ascii: "\"")
         let quoted = prev == quote && next == quote
         let quotedText: String
@@ -110,7 +122,17 @@ struct PatternBuilder {
         case .text, .addressList:
             if quoted { return quotedText }
             if atEnd { return "(.*)" }
-            return kind == .addressList ? "(.+?)" : "(.*?)"
+            if kind == .addressList {
+                // Up to the first occurrence of the next literal, without a lazy quantifier.
+                if nextLiteral.count >= 2 {
+                    let c = nextLiteral[0]
+                    let rest = escapeLiteral(Array(nextLiteral.dropFirst()))
+                    let cc = "\\x{" + hex(c) + "}"
+                    return "(" + notIn([c]) + "++(?:" + cc + "(?!" + rest + ")" + notIn([c]) + "*+)*+)"
+                }
+                return "(.+?)"
+            }
+            return "(.*?)"
         case .token:
             if quoted { return quotedText }
             if atEnd { return "([^ ]*)" }

@@ -45,14 +45,20 @@ AMQP_URL=${CLOWDER_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
 INFLUX_URL=${CLOWDER_TEST_INFLUX_URL:-http://127.0.0.1:8086}
 
 # 2. The three executables.
+# The agent as it ships (scripts/build-agent.sh: release, static Swift runtime, in .build-static);
+# the ingest and the sink from the debug build.
 if [ -z "$BIN" ]; then
-  say "building clowder-agent, clowder-ingest, clowder-sink"
-  for p in clowder-agent clowder-ingest clowder-sink; do
+  say "building clowder-agent (release, static Swift runtime), clowder-ingest, clowder-sink"
+  AGENT=$(./scripts/build-agent.sh)
+  for p in clowder-ingest clowder-sink; do
     swift build --product "$p" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] ' | tail -2
   done
   BIN=$(swift build --show-bin-path)
+else
+  AGENT=$BIN/clowder-agent
 fi
-for p in clowder-agent clowder-ingest clowder-sink; do
+[ -x "$AGENT" ] || { echo "demo: $AGENT is missing" >&2; exit 1; }
+for p in clowder-ingest clowder-sink; do
   [ -x "$BIN/$p" ] || { echo "demo: $BIN/$p is missing" >&2; exit 1; }
 done
 
@@ -176,8 +182,8 @@ CLOWDER_METRICS_API_KEY_FILE=$WORK/agent.key
 CLOWDER_METRICS_SPOOL_PATH=$WORK/spool.db
 CLOWDER_METRICS_BATCH_MAX_AGE=1
 ENV
-"$BIN/clowder-agent" check --env-file "$WORK/agent.env" >"$WORK/agent-check.log" 2>&1
-"$BIN/clowder-agent" run --env-file "$WORK/agent.env" >"$WORK/agent.log" 2>&1 &
+"$AGENT" check --env-file "$WORK/agent.env" >"$WORK/agent-check.log" 2>&1
+"$AGENT" run --env-file "$WORK/agent.env" >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 PIDS+=($AGENT_PID)
 say "clowder-agent tailing the log, probing NGINX every $PROBE s, windows of $WINDOW s"

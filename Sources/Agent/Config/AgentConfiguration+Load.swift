@@ -15,8 +15,8 @@ extension AgentConfiguration {
     /// Values come from, in order of precedence: the process `environment`, then
     /// the settings file `envFile` (`KEY=value` lines or flat YAML, see
     /// ``SettingsFile``), then the defaults in ``ConfigKeys``. Both sources are
-    /// read through swift-configuration's providers (`EnvironmentVariablesProvider`,
-    /// `FileProvider<YAMLSnapshot>`).
+    /// read through swift-configuration's `EnvironmentVariablesProvider` (a flat YAML file's
+    /// values as ``SettingsFile`` read them).
     ///
     /// - Parameters:
     ///   - envFile: the settings file, or nil for the environment alone.
@@ -48,7 +48,11 @@ extension AgentConfiguration {
                 case .env:
                     providers.append(try await EnvironmentVariablesProvider(environmentFilePath: FilePath(envFile)))
                 case .yaml:
-                    providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(envFile)))
+                    // Flat YAML is what `SettingsFile` has already read, line by line: its values go in
+                    // as they are. (swift-configuration's `FileProvider<YAMLSnapshot>` reads YAML with
+                    // Yams, which imports full Foundation: Foundation, FoundationInternationalization and
+                    // ICU back in the agent's build graph; see Benchmarks/footprint/RESULTS.md.)
+                    providers.append(EnvironmentVariablesProvider(environmentVariables: checked.entries.mapValues(\.value)))
                 }
             } catch {
                 throw ConfigError(.syntax, source: envFile, expected: "cannot read settings: \(error)")
@@ -101,7 +105,7 @@ struct Values {
     /// The value (quotes removed), or the default; nil when both are empty.
     func raw(_ name: String) -> String? {
         let key = ConfigKeys.prefix + name
-        let v = reader.string(forKey: ConfigKey([key])).map { SettingsFile.unquote($0.trimmingCharacters(in: .whitespaces)) }
+        let v = reader.string(forKey: ConfigKey([key])).map { SettingsFile.unquote($0.trimmingBlanks) }
         if let v, !v.isEmpty { return v }
         if v != nil, environment[key] != nil || file?.entries[key] != nil { return nil }  // explicitly empty
         let d = ConfigKeys.setting(key)?.defaultValue ?? ""
@@ -116,7 +120,7 @@ struct Values {
     func string(_ name: String) -> String? { raw(name) }
 
     func list(_ name: String) -> [String] {
-        (raw(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        (raw(name) ?? "").split(separator: ",").map { $0.trimmingBlanks }.filter { !$0.isEmpty }
     }
 
     func int(_ name: String, _ range: ClosedRange<Int>, unit: String) throws -> Int {
@@ -297,7 +301,7 @@ struct Values {
                 _ = try config.resolvedLogFormat()
             } catch let e as RuntimeError {
                 let key = ConfigKeys.prefix + (e.message.hasPrefix(ConfigKeys.prefix + "NGINX_CONFIG") ? "NGINX_CONFIG" : "LOG_FORMAT")
-                let detail = e.message.range(of: "\": ").map { String(e.message[$0.upperBound...]) } ?? e.message
+                let detail = e.message.firstRange(of: "\": ").map { String(e.message[$0.upperBound...]) } ?? e.message
                 throw ConfigError(.invalidValue, key: key, value: raw(String(key.dropFirst(ConfigKeys.prefix.count))),
                                   source: source(key), expected: detail)
             }

@@ -65,7 +65,7 @@ public struct SettingsFile: Sendable {
                 }
                 line = line.dropLast()
             }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingBlanks
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed == "---" { continue }
             let eq = trimmed.firstIndex(of: "=")
             let colon = trimmed.firstIndex(of: ":")
@@ -80,13 +80,13 @@ public struct SettingsFile: Sendable {
                 guard let eq else {
                     throw ConfigError(.syntax, source: where_, expected: "expected KEY=value, found \"\(trimmed.prefix(80))\"")
                 }
-                key = String(trimmed[..<eq]).trimmingCharacters(in: .whitespaces)
+                key = String(trimmed[..<eq]).trimmingBlanks
                 if key.hasPrefix("export ") || key.hasPrefix("export\t") {
                     throw ConfigError(
                         .syntax, source: where_,
-                        expected: "`export` is not supported: write \(key.dropFirst(7).trimmingCharacters(in: .whitespaces))=… (systemd's EnvironmentFile= reads this file too)")
+                        expected: "`export` is not supported: write \(key.dropFirst(7).trimmingBlanks)=… (systemd's EnvironmentFile= reads this file too)")
                 }
-                value = String(trimmed[trimmed.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+                value = String(trimmed[trimmed.index(after: eq)...]).trimmingBlanks
             case .yaml:
                 if line.first == " " || line.first == "\t" || trimmed.hasPrefix("- ") {
                     throw ConfigError(
@@ -96,8 +96,8 @@ public struct SettingsFile: Sendable {
                 guard let colon else {
                     throw ConfigError(.syntax, source: where_, expected: "expected `KEY: value`, found \"\(trimmed.prefix(80))\"")
                 }
-                key = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
-                value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                key = String(trimmed[..<colon]).trimmingBlanks
+                value = String(trimmed[trimmed.index(after: colon)...]).trimmingBlanks
                 if value.isEmpty {
                     // `KEY:` alone would start a nested mapping in YAML; we read it as empty.
                 }
@@ -124,11 +124,11 @@ public struct SettingsFile: Sendable {
         }
         if let f = v.first, f == "\"" || f == "'" {
             let rest = v.dropFirst()
-            if let end = rest.firstIndex(of: f), rest[rest.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("#") {
+            if let end = rest.firstIndex(of: f), rest[rest.index(after: end)...].trimmingBlanks.hasPrefix("#") {
                 return String(rest[..<end])
             }
         }
-        if let r = v.range(of: " #") { return String(v[..<r.lowerBound]).trimmingCharacters(in: .whitespaces) }
+        if let r = v.firstRange(of: " #") { return String(v[..<r.lowerBound]).trimmingBlanks }
         return v
     }
 }
