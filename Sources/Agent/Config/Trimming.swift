@@ -14,3 +14,13 @@ extension StringProtocol {
 
     private static func isBlank(_ c: Character) -> Bool { c.isWhitespace && !c.isNewline }
 }
+
+extension StringProtocol {
+    /// The text without leading and trailing white space, line breaks included (what Foundation's
+    /// `trimmingCharacters(in: .whitespacesAndNewlines)` gives; `Character.isWhitespace` covers both).
+    var trimmingWhitespace: String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }) else { return "" }
+        let last = lastIndex(where: { !$0.isWhitespace })!
+        return String(self[first...last])
+    }
+}

@@ -53,7 +53,7 @@ extension AgentConfiguration {
             let shown = command.joined(separator: " ")
             let r = try CommandOutput.run(command)
             guard r.status == 0 else {
-                let err = String(decoding: r.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                let err = String(decoding: r.stderr, as: UTF8.self).trimmingWhitespace
                 throw RuntimeError(.logFormat,
                                    "CLOWDER_METRICS_NGINX_CONFIG=auto: `\(shown)` (CLOWDER_METRICS_NGINX_COMMAND) exited with \(r.status): \(err)")
             }

@@ -47,7 +47,7 @@ final class JourneyProbe {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw JourneyError(message: "CLOWDER_METRICS_JOURNEY_API_KEY_FILE=\(path): cannot read this file (\(error))")
         }
-        let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = String(decoding: data, as: UTF8.self).trimmingWhitespace
         guard !key.isEmpty, !key.contains("\n") else {
             throw JourneyError(message: "CLOWDER_METRICS_JOURNEY_API_KEY_FILE=\(path): the file must hold one Clowder API key")
         }
@@ -119,7 +119,7 @@ final class JourneyProbe {
             guard let h = perform(.healthz) else { break steps }
             guard h.status == 200 else { fail(.healthz, statusFailure(.healthz, h)); break steps }
             // Clowder's /healthz answers exactly `healthy` (a substring test would pass `unhealthy`).
-            guard h.bodyText.trimmingCharacters(in: .whitespacesAndNewlines) == "healthy" else {
+            guard h.bodyText.trimmingWhitespace == "healthy" else {
                 fail(.healthz, Failure(result: "body", status: h.status, message: "GET /healthz: the body is not \"healthy\": \(Self.excerpt(h.body))"))
                 break steps
             }
@@ -233,7 +233,7 @@ final class JourneyProbe {
     }
 
     static func looksLikeHTML(_ body: [UInt8]) -> Bool {
-        let head = String(decoding: body.prefix(64), as: UTF8.self).lowercased().trimmingCharacters(in: .whitespacesAndNewlines)
+        let head = String(decoding: body.prefix(64), as: UTF8.self).lowercased().trimmingWhitespace
         return head.hasPrefix("<!doctype html") || head.hasPrefix("<html")
     }
 
