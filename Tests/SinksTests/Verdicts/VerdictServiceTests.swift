@@ -53,20 +53,32 @@ struct VerdictServiceTests {
                 "created": .int(Int64(Date().timeIntervalSince1970 * 1000)), "source": "clowder-agent",
             ]).json.jsonBytes)
         }
-        for _ in 0..<4 {
+        // 7 rounds, 0.7 s apart: at least two whole one-second periods between the first second and the last round.
+        for _ in 0..<7 {
             try await publisher.publish([round("eu", "down"), round("us", "down"), round("ap", "up")])
             try await Task.sleep(for: .milliseconds(700))
         }
-        try await Task.sleep(for: .milliseconds(800))
+        let last = Int64(Date().timeIntervalSince1970 * 1000)
+        // Periods that began a second after the first rounds and ended before the last: both replicas
+        // had every round of them. Wait (on a busy machine a replica can be late) until each has its
+        // two copies, then stop the replicas; periods after the last round are still being judged.
+        func settledNow() -> [(id: String, body: [UInt8])] {
+            seen.m.withLock { $0 }.filter { id in
+                guard let ms = id.id.split(separator: ":").dropFirst().first.flatMap({ Int64($0) }) else { return false }
+                return ms >= start + 1000 && ms + 1000 <= last
+            }
+        }
+        let waitUntil = Date().addingTimeInterval(10)
+        while Date() < waitUntil {
+            let groups = Dictionary(grouping: settledNow(), by: \.id)
+            if !groups.isEmpty, groups.values.allSatisfy({ $0.count >= 2 }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         for t in tasks { t.cancel() }
         for t in tasks { _ = await t.result }
 
-        // Periods that began a second after the first rounds: both replicas had every round by then.
         let all = seen.m.withLock { $0 }
-        let settled = all.filter { id in
-            guard let ms = id.id.split(separator: ":").dropFirst().first.flatMap({ Int64($0) }) else { return false }
-            return ms >= start + 1000
-        }
+        let settled = settledNow()
         let byID = Dictionary(grouping: settled, by: \.id)
         #expect(byID.count >= 1, "no settled period among \(all.map(\.id))")
         for (id, copies) in byID {
@@ -75,7 +87,7 @@ struct VerdictServiceTests {
             let p = try #require({ if case .point(let p)? = try? MetricsMessage.decode(copies[0].body) { return p } else { return nil } }())
             #expect(p.tags["verdict"] == "down" && p.fields["down_regions"] == "eu,us" && p.fields["up_regions"] == "ap")
         }
-        #expect(one.stats.rounds == 12 && two.stats.rounds == 12)
+        #expect(one.stats.rounds == 21 && two.stats.rounds == 21)
 
         observe.cancel()
         await observer.shutdown()
