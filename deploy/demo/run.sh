@@ -136,6 +136,7 @@ CLOWDER_INGEST_BROKER_URL=$AMQP_URL
 CLOWDER_INGEST_EXCHANGE=$EXCHANGE
 CLOWDER_INGEST_DEDUPE_PATH=$WORK/ingest-dedupe.db
 CLOWDER_INGEST_JOURNAL_PATH=$WORK/ingest-journal.db
+CLOWDER_INGEST_STATUS_PATH=$WORK/ingest-status.db
 ENV
 "$BIN/clowder-ingest" check --env-file "$WORK/ingest.env" >"$WORK/ingest-check.log" 2>&1
 "$BIN/clowder-ingest" serve --env-file "$WORK/ingest.env" >"$WORK/ingest.log" 2>&1 &
