@@ -3,8 +3,10 @@
 # `-sanitize=fuzzer,address` (libFuzzer + AddressSanitizer, Linux). Each target is compiled from the
 # library's own sources (Sources/...) plus its harness in targets/, so no package product is needed.
 #   Benchmarks/fuzz/build.sh [target…]      targets: json logline signature settings keys (default: all)
-# Output: .build-fuzz/fuzz-<target>. The `signature` and `keys` targets link swift-crypto's objects from
-# the package's own debug build: run `swift build` (or `swift build --build-tests`) first.
+# Output: .build-fuzz/fuzz-<target>. The `signature` and `keys` targets link swift-crypto's and
+# swift-http-structured-headers' objects from the package's own debug build: run `swift build` (or
+# `swift build --build-tests`) first, in a build folder that never held another swift-crypto version
+# (its stale objects give "multiple definition" link errors: `rm -rf .build` then build again).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -22,7 +24,7 @@ crypto_flags() {
     [[ -d "$bin/Modules" ]] || bin="$root/.build/$(uname -m)-unknown-linux-gnu/debug"
     [[ -d "$bin/Modules" ]] || { echo "no $bin/Modules: run 'swift build' in $root first" >&2; exit 1; }
     local objs=()
-    for d in Crypto CCryptoBoringSSL CCryptoBoringSSLShims CryptoBoringWrapper; do
+    for d in Crypto CCryptoBoringSSL CCryptoBoringSSLShims CryptoBoringWrapper RawStructuredFieldValues StructuredFieldValues; do
         [[ -d "$bin/$d.build" ]] && while IFS= read -r o; do objs+=("$o"); done < <(find "$bin/$d.build" -name '*.o')
     done
     local maps=()
@@ -50,7 +52,7 @@ for t in "${targets[@]}"; do
     logline)
         build logline -I "$S/CPCRE2" -lpcre2-8 $(find "$S/Parsers" -name '*.swift') ;;
     settings)
-        build settings "$S"/Agent/Config/{SettingsFile,ConfigError}.swift ;;
+        build settings "$S"/Agent/Config/{SettingsFile,ConfigError,Trimming}.swift ;;
     signature)
         crypto_flags
         build signature "${CRYPTO[@]}" $(find "$S/MetricsModel" -name '*.swift') ;;

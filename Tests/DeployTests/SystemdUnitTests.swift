@@ -66,7 +66,7 @@ struct SystemdUnitTests {
         for name in Self.units {
             try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent(name).path, withDestinationPath: "/bin/true")
         }
-        for file in Self.units.map({ "\($0).service" }) + ["clowder-agent-health.service", "clowder-agent-health.timer"] {
+        for file in Self.units.map({ "\($0).service" }) + ["clowder-agent-health.service", "clowder-agent-health.timer", "clowder-sink-verdicts.service"] {
             let text = try Repo.text("deploy/systemd/\(file)").replacingOccurrences(of: "/usr/local/bin/", with: bin.path + "/")
             let unit = dir.appendingPathComponent(file)
             try Data(text.utf8).write(to: unit)
