@@ -24,7 +24,7 @@ crypto_flags() {
     [[ -d "$bin/Modules" ]] || bin="$root/.build/$(uname -m)-unknown-linux-gnu/debug"
     [[ -d "$bin/Modules" ]] || { echo "no $bin/Modules: run 'swift build' in $root first" >&2; exit 1; }
     local objs=()
-    for d in Crypto CCryptoBoringSSL CCryptoBoringSSLShims CryptoBoringWrapper RawStructuredFieldValues StructuredFieldValues; do
+    for d in Crypto CCryptoBoringSSL CCryptoBoringSSLShims CryptoBoringWrapper CXKCP CXKCPShims RawStructuredFieldValues StructuredFieldValues; do
         [[ -d "$bin/$d.build" ]] && while IFS= read -r o; do objs+=("$o"); done < <(find "$bin/$d.build" -name '*.o')
     done
     local maps=()

@@ -87,11 +87,15 @@ struct RabbitMQQueueTests {
             """
         try env.write(toFile: dir.file("agent.env"), atomically: true, encoding: .utf8)
         let agent = try AgentProcess(["run", "--env-file", dir.file("agent.env")])
-        // The management API refreshes its queue figures every 5 s (collect_statistics_interval).
+        // The management API refreshes its queue figures every 5 s (collect_statistics_interval), and
+        // a queue just declared can be listed before its consumer count is (the point then has no
+        // `consumers` field rather than a made-up 0): wait for a point that has both.
         var full: [String: Any]?
         var deadline = Date().addingTimeInterval(30)
         while Date() < deadline, full == nil {
-            full = Self.points(dir.file("out.jsonl"), queue: queue).last { Self.field($0, "messages_ready") == n }
+            full = Self.points(dir.file("out.jsonl"), queue: queue).last {
+                Self.field($0, "messages_ready") == n && Self.field($0, "consumers") != nil
+            }
             usleep(200_000)
         }
         let before = try #require(full, "no point with messages_ready = \(n)")
