@@ -44,17 +44,10 @@ struct RunCommand: AsyncParsableCommand {
         } catch let e as SinkError {
             throw ValidationError("configuration:\n\(e.message)")
         }
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = settings.logLevel
-            return h
-        }
+        Lifecycle.bootstrapLogging(level: settings.logLevel)
         let logger = Logger(label: "clowder-sink")
         let service = try SinkService(settings: settings, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = Lifecycle.group(service, logger: logger)
         if let idle = exitWhenIdle {
             let monitor = Task {
                 while !Task.isCancelled {
