@@ -579,8 +579,20 @@ def status_probes():
     sj = status_json()
     shown = [t for t in sj.get("targets", []) if t.get("service_name") == "https://clowder.example.org/healthz"]
     regions = [(r["region"], r["last_outcome"]) for r in shown[0]["regions"]] if shown else []
-    record("V3", "NOTE", "X-API-Key (no bindings): service_status down rounds for 3 regions, created 58 min ahead",
-           f"{st}; page rows: {regions} (a newer round replaces a row, an older never does: real rounds are hidden for 58 min)")
+    # Then eu-west's real prober (agent-b, bound to eu-west) reports the target up, stamped now.
+    real = {"category": "service_status", "type": "up", "service_name": "https://clowder.example.org/healthz", "region": "eu-west",
+            "agent": "web-b", "created": NOW_MS(), "healthy": True}
+    ident, body = batch([], [real], ag=agent("web-b", "web-b.example.org", "eu-west"))
+    st2, _, _, _ = post_batch(body, ident, key="agent-b", secret=B)
+    time.sleep(4)
+    sj = status_json()
+    shown = [t for t in sj.get("targets", []) if t.get("service_name") == "https://clowder.example.org/healthz"]
+    after = [(r["region"], r["last_outcome"]) for r in shown[0]["regions"]] if shown else []
+    replaced = ("eu-west", "up") in after
+    record("V3", "HELD" if replaced else "BROKE",
+           "X-API-Key (no bindings): service_status down rounds for 3 regions, created 58 min ahead; then agent-b's real eu-west round (up, now)",
+           f"{st}, {st2}; page rows after the forged rounds: {regions}; after the real one: {after}"
+           + ("" if replaced else " (the real round is older than the forged one: hidden for 58 min)"))
     # 4. XSS through names that reach the page.
     evs = [{"category": "service_status", "type": "up", "service_name": "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>",
             "region": "<b>r</b>", "created": now, "healthy": True}]
