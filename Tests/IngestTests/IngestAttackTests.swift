@@ -362,6 +362,40 @@ struct IngestAttackTests {
         #expect((good.retryAfter ?? 0) >= 1)
     }
 
+    /// Found by the trial in `Benchmarks/attack` (probe Z1): behind the TLS proxy the deployment puts in front, every
+    /// client has the proxy's address, so 30 wrong keys a minute from anyone answered 429 to every agent.
+    @Test("behind a trusted proxy the failure limit is per X-Forwarded-For client; from any other peer the header is ignored")
+    func authFailureLimitBehindProxy() async throws {
+        let h = try await IngestHarness(broker: false) {
+            $0.authFailuresPerMinute = 5
+            $0.trustedProxies = ["127.0.0.1"]
+        }
+        defer { Task { await h.stop() } }
+        let bad = [("X-API-Key", "guess"), ("X-Forwarded-For", "198.51.100.7, 203.0.113.9")]
+        var statuses: [Int] = []
+        for _ in 0..<6 { statuses.append(try await h.send(.post, "/v1/events", headers: bad, body: Array("{}".utf8)).status) }
+        #expect(statuses == [401, 401, 401, 401, 401, 429])
+        // Another client of the same proxy.
+        let batch = Batches.make(points: 1, events: 0, seed: 1)
+        let body = Gzip.deflate(batch.jsonBytes)
+        var headers = try h.signedHeaders(body: body, id: batch.id, gzip: true)
+        headers.append(("X-Forwarded-For", "192.0.2.44"))
+        let good = try await h.send(.post, "/v1/batches", headers: headers, body: body)
+        #expect(good.status == 202, "another client behind the proxy: \(good.status) \(good.text)")
+        // The limited client cannot escape by prepending an address: only the rightmost untrusted entry counts.
+        let spoofed = try await h.send(
+            .post, "/v1/events", headers: [("X-API-Key", "guess"), ("X-Forwarded-For", "192.0.2.44, 203.0.113.9")], body: Array("{}".utf8))
+        #expect(spoofed.status == 429)
+
+        // Without trusted proxies the header changes nothing.
+        let direct = try await IngestHarness(broker: false) { $0.authFailuresPerMinute = 5 }
+        defer { Task { await direct.stop() } }
+        for _ in 0..<5 { _ = try await direct.send(.post, "/v1/events", headers: [("X-API-Key", "guess")], body: Array("{}".utf8)) }
+        let evading = try await direct.send(
+            .post, "/v1/events", headers: [("X-API-Key", "guess"), ("X-Forwarded-For", "192.0.2.99")], body: Array("{}".utf8))
+        #expect(evading.status == 429)
+    }
+
     @Test("slow headers, idle connections and too many connections are closed")
     func connections() async throws {
         let h = try await IngestHarness(broker: false) {
