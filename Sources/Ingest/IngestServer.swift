@@ -56,7 +56,7 @@ public final class IngestServer: Sendable {
     /// - Throws: what handler registration throws.
     public func router() throws -> Router<IngestRequestContext> {
         let router = Router(context: IngestRequestContext.self)
-        router.add(middleware: ClientAddressMiddleware())
+        router.add(middleware: ClientAddressMiddleware(trustedProxies: service.configuration.trustedProxies))
         router.add(middleware: MethodNotAllowedMiddleware())
         try IngestAPI(service: service).registerHandlers(on: router, middlewares: [IngestMiddleware(service: service)])
         DocsRoutes.add(to: router, swaggerUI: service.configuration.swaggerUIDirectory)

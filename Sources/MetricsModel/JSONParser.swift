@@ -146,22 +146,32 @@ struct JSONParser {
         return v
     }
 
+    /// A number as RFC 8259 §6 writes it: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    /// Anything else (`01`, `1.`, `.5`, `1e`, `+1`) is an error, never read some other way.
     mutating func parseNumber() throws -> JSONValue {
         let start = i
         var isInteger = true
+        func isDigit(_ at: Int) -> Bool { at < bytes.count && (48...57).contains(bytes[at]) }
         if bytes[i] == UInt8(ascii: "-") { i += 1 }
-        guard i < bytes.count, (48...57).contains(bytes[i]) else { throw fail("invalid number") }
-        while i < bytes.count {
-            let c = bytes[i]
-            if (48...57).contains(c) { i += 1; continue }
-            if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
-                || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
-            {
-                isInteger = false
-                i += 1
-                continue
-            }
-            break
+        guard isDigit(i) else { throw fail("invalid number") }
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
+            if isDigit(i) { throw fail("invalid number: a leading zero") }
+        } else {
+            while isDigit(i) { i += 1 }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            isInteger = false
+            i += 1
+            guard isDigit(i) else { throw fail("invalid number: no digit after the decimal point") }
+            while isDigit(i) { i += 1 }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            isInteger = false
+            i += 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard isDigit(i) else { throw fail("invalid number: no digit in the exponent") }
+            while isDigit(i) { i += 1 }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         if isInteger, let v = Int64(text) { return .int(v) }

@@ -28,7 +28,7 @@ struct CheckCommand: AsyncParsableCommand {
             print(
                 "bounds: \(l.maxPoints) points, \(l.maxEvents) events per request, messages up to \(l.maxMessageBytes) bytes, times -\(l.maxAgeSeconds) s...+\(l.maxFutureSeconds) s of now")
             print(
-                "connections: at most \(c.maxConnections), \(c.maxBodiesInFlight) bodies in flight, headers up to \(c.maxHeaderBytes) bytes, timeouts idle \(c.idleTimeout) s, header \(c.headerTimeout) s, body \(c.bodyTimeout) s; \(c.authFailuresPerMinute) failed authentications per address per minute")
+                "connections: at most \(c.maxConnections), \(c.maxBodiesInFlight) bodies in flight, headers up to \(c.maxHeaderBytes) bytes, timeouts idle \(c.idleTimeout) s, header \(c.headerTimeout) s, body \(c.bodyTimeout) s; \(c.authFailuresPerMinute) failed authentications per address per minute\(c.trustedProxies.isEmpty ? "" : " (X-Forwarded-For from " + c.trustedProxies.sorted().joined(separator: ", ") + ")")")
             if let dir = c.swaggerUIDirectory {
                 let ok = FileManager.default.fileExists(atPath: dir + "/swagger-ui-bundle.js") && FileManager.default.fileExists(atPath: dir + "/swagger-ui.css")
                 print(ok ? "docs: Swagger UI from \(dir)" : "warning: CLOWDER_INGEST_SWAGGER_UI_DIR=\(dir) has no swagger-ui-bundle.js and swagger-ui.css: /docs answers 404")

@@ -233,6 +233,121 @@ struct IngestAttackTests {
         for d in got { #expect(throws: Never.self) { _ = try MetricsMessage.decode(d.body) } }
     }
 
+    /// Found by the trial in `Benchmarks/attack` (probes X6, P1, V1, V2, D1, U1, U4, L8): each was accepted (202) and
+    /// then crossed a defence downstream. An event of category `metric` is read by every sink as a point (another
+    /// agent's `nginx_access`, a string `percent_packet_loss` that fixes InfluxDB's field type, a `service_verdict`);
+    /// a `service_verdict` point posted as a batch showed on the status page as the verdict; U+0000 was dead-lettered
+    /// by PostgreSQL (22P05) and stored everywhere else; a measurement `#…` is a comment to InfluxDB (dropped, no error).
+    @Test("reserved names, U+0000 and non-RFC 8259 numbers are refused; a verdict carrying an ingest key_id never reaches the status page")
+    func reservedNames() async throws {
+        let h = try await IngestHarness(extraKeys: Self.boundKeys) { $0.authFailuresPerMinute = 0 }
+        defer { Task { await h.stop() } }
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let nowNs = nowMs * 1_000_000
+        let api = [("X-API-Key", IngestHarness.clowderAPIKey), ("Content-Type", "application/json")]
+        let victim = "https://victim.example.org/healthz"
+
+        let forged = [
+            #"{"category":"metric","type":"nginx_access","created":\#(nowMs),"tags":{"agent":"web-1"},"fields":{"requests":100000}}"#,
+            #"{"category":"metric","type":"ping","created":\#(nowMs),"fields":{"percent_packet_loss":"poison"}}"#,
+            #"{"category":"metric","type":"service_verdict","created":\#(nowMs),"tags":{"service_name":"\#(victim)","verdict":"down"},"fields":{"down":1}}"#,
+        ]
+        for f in forged {
+            let r = try await h.send(.post, "/v1/events", headers: api, body: Array(f.utf8))
+            expectProblem(r, 400, "invalid-body", "X-API-Key event \(f.prefix(60))", mentions: "event.category metric is reserved")
+            let b = Array(#"{"id":"m-\#(f.count)","created":\#(nowMs),"agent":{"id":"web-2","host":"web-2.example.org","region":"eu-west"},"events":[\#(f)]}"#.utf8)
+            let rb = try await h.send(
+                .post, "/v1/batches", headers: try signed(h, "/v1/batches", b, id: "m-\(f.count)", keyID: "web-2", secret: Self.boundSecret), body: b)
+            expectProblem(rb, 400, "invalid-body", "bound key's batch event \(f.prefix(60))", mentions: "events[0].category metric is reserved")
+        }
+        func point(_ p: String) -> String {
+            #"{"id":"p-\#(p.count)","created":\#(nowMs),"agent":{"id":"web-1"},"points":[\#(p)]}"#
+        }
+        let refusedPoints: [(String, String, String)] = [
+            ("a service_verdict point", #"{"measurement":"service_verdict","time_ns":\#(nowNs),"tags":{"service_name":"\#(victim)","verdict":"down"},"fields":{"down":1}}"#,
+             "points[0].measurement service_verdict is reserved"),
+            ("a measurement starting with #", ##"{"measurement":"#x","time_ns":\##(nowNs),"fields":{"v":1}}"##, "must not start with #"),
+            ("U+0000 in a tag value", #"{"measurement":"m","time_ns":\#(nowNs),"tags":{"t":"a\u0000b"},"fields":{"v":1}}"#, "points[0].tags.t holds U+0000"),
+            ("U+0000 in a tag key", #"{"measurement":"m","time_ns":\#(nowNs),"tags":{"t\u0000":"a"},"fields":{"v":1}}"#, "U+0000"),
+            ("U+0000 in a string field", #"{"measurement":"m","time_ns":\#(nowNs),"fields":{"s":"a\u0000"}}"#, "points[0].fields.s holds U+0000"),
+            ("U+0000 in the measurement", #"{"measurement":"m\u0000","time_ns":\#(nowNs),"fields":{"v":1}}"#, "points[0].measurement holds U+0000"),
+        ]
+        for (what, p, mention) in refusedPoints {
+            let b = Array(point(p).utf8)
+            let r = try await h.send(.post, "/v1/batches", headers: try signed(h, "/v1/batches", b, id: "p-\(p.count)"), body: b)
+            expectProblem(r, 400, "invalid-body", what, mentions: mention)
+        }
+        // Numbers RFC 8259 §6 does not allow (K10: `01` was read as 1).
+        for n in ["01", "-01", "00", "1.", "1.e5", "1e", "1e+", "-"] {
+            let b = Array(#"{"id":"n\#(n)","created":\#(nowMs),"agent":{"id":"web-1"},"points":[{"measurement":"m","time_ns":\#(nowNs),"fields":{"v":\#(n)}}]}"#.utf8)
+            let r = try await h.send(.post, "/v1/batches", headers: try signed(h, "/v1/batches", b, id: "n\(n)"), body: b)
+            expectProblem(r, 400, "invalid-body", "the number \(n)", mentions: "invalid number")
+        }
+        let nulEvent = try await h.send(
+            .post, "/v1/events", headers: api, body: Array(#"{"category":"download","created":\#(nowMs),"resource_name":"a\u0000"}"#.utf8))
+        expectProblem(nulEvent, 400, "invalid-body", "U+0000 in an event member", mentions: "event.resource_name holds U+0000")
+
+        // Good: agent-1's batch, published as before.
+        let good = Batches.make(points: 2, events: 1, seed: 11)
+        #expect(try await h.postBatch(good).status == 202)
+        let expected = Batches.expectedMessages(good)
+
+        // The status feed: a verdict stamped with a key_id (as an ingest without the check above published it) is
+        // ignored; the same verdict from clowder-sink verdicts (no key_id) is shown.
+        let publisher = BrokerPublisher(url: try TestBroker.url, exchange: ExchangeDeclaration(name: h.exchange))
+        publisher.start()
+        defer { Task { await publisher.shutdown() } }
+        try #require(await publisher.waitUntilConnected(timeout: 60), "publisher state: \(publisher.state)")
+        let period = nowMs / 60_000 * 60_000
+        func verdict(_ target: String, keyID: String?) -> OutgoingMessage {
+            let p = Point(measurement: "service_verdict", tags: ["service_name": target, "verdict": "down"],
+                          fields: ["down": 1, "up_regions": "", "down_regions": "eu-west,us-east"], timeNanoseconds: period * 1_000_000)
+            return OutgoingMessage(body: MetricsMessage.json(for: p, agentID: "web-1", keyID: keyID).jsonBytes,
+                                   messageID: "\(keyID ?? "service_verdict"):\(period):\(target)")
+        }
+        var shown: [String] = []
+        for _ in 0..<200 {
+            try await publisher.publish([verdict(victim, keyID: "agent-1"), verdict("https://real.example.org/healthz", keyID: nil)])
+            shown = (try await h.send(.get, "/status.json").json?["targets"]?.arrayValue ?? []).compactMap { $0["service_name"]?.stringValue }
+            if shown.contains("https://real.example.org/healthz") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(shown.contains("https://real.example.org/healthz"), "the genuine verdict is shown: \(shown)")
+        #expect(!shown.contains(victim), "a verdict published under an ingest key is not shown: \(shown)")
+
+        // A round stamped 50 minutes ahead (V3) counts as made when it arrives: the region's next real round replaces it.
+        let probed = "https://probed.example.org/healthz"
+        func region(_ target: String) async throws -> String? {
+            let t = (try await h.send(.get, "/status.json").json?["targets"]?.arrayValue ?? []).first { $0["service_name"]?.stringValue == target }
+            return t?["regions"]?.arrayValue?.first { $0["region"]?.stringValue == "eu-west" }?["last_outcome"]?.stringValue
+        }
+        try await publisher.publish([StatusPageTests.round(probed, "eu-west", "down", created: nowMs + 3_000_000, rt: nil)])
+        var outcome: String?
+        for _ in 0..<100 {
+            outcome = try await region(probed)
+            if outcome != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(outcome == "down", "the forged round arrived")
+        try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<100 {
+            let created = Int64(Date().timeIntervalSince1970 * 1000)
+            try await publisher.publish([StatusPageTests.round(probed, "eu-west", "up", created: created, rt: 0.1)])
+            try await Task.sleep(for: .milliseconds(100))
+            outcome = try await region(probed)
+            if outcome == "up" { break }
+        }
+        #expect(outcome == "up", "the region's real round replaces one stamped ahead of the clock")
+
+        // The bound queue holds exactly the good messages (the verdicts and rounds above went to it too: left out).
+        let got = try await h.drainQueue().filter {
+            let v = try? JSONValue(parsing: $0.body)
+            return v?["type"]?.stringValue != "service_verdict" && v?["category"]?.stringValue != "service_status"
+        }
+        #expect(Set(got.compactMap(\.messageID)) == Set(expected.keys))
+        #expect(got.count == expected.count)
+    }
+
     @Test("failed authentications are limited per client address: 429 with Retry-After, also for a good key")
     func authFailureLimit() async throws {
         let h = try await IngestHarness(broker: false) { $0.authFailuresPerMinute = 5 }
@@ -245,6 +360,40 @@ struct IngestAttackTests {
         let good = try await h.postBatch(Batches.make(points: 1, events: 0, seed: 1), retry503: false)
         #expect(good.status == 429, "the address is limited, whatever it sends now")
         #expect((good.retryAfter ?? 0) >= 1)
+    }
+
+    /// Found by the trial in `Benchmarks/attack` (probe Z1): behind the TLS proxy the deployment puts in front, every
+    /// client has the proxy's address, so 30 wrong keys a minute from anyone answered 429 to every agent.
+    @Test("behind a trusted proxy the failure limit is per X-Forwarded-For client; from any other peer the header is ignored")
+    func authFailureLimitBehindProxy() async throws {
+        let h = try await IngestHarness(broker: false) {
+            $0.authFailuresPerMinute = 5
+            $0.trustedProxies = ["127.0.0.1"]
+        }
+        defer { Task { await h.stop() } }
+        let bad = [("X-API-Key", "guess"), ("X-Forwarded-For", "198.51.100.7, 203.0.113.9")]
+        var statuses: [Int] = []
+        for _ in 0..<6 { statuses.append(try await h.send(.post, "/v1/events", headers: bad, body: Array("{}".utf8)).status) }
+        #expect(statuses == [401, 401, 401, 401, 401, 429])
+        // Another client of the same proxy.
+        let batch = Batches.make(points: 1, events: 0, seed: 1)
+        let body = Gzip.deflate(batch.jsonBytes)
+        var headers = try h.signedHeaders(body: body, id: batch.id, gzip: true)
+        headers.append(("X-Forwarded-For", "192.0.2.44"))
+        let good = try await h.send(.post, "/v1/batches", headers: headers, body: body)
+        #expect(good.status == 202, "another client behind the proxy: \(good.status) \(good.text)")
+        // The limited client cannot escape by prepending an address: only the rightmost untrusted entry counts.
+        let spoofed = try await h.send(
+            .post, "/v1/events", headers: [("X-API-Key", "guess"), ("X-Forwarded-For", "192.0.2.44, 203.0.113.9")], body: Array("{}".utf8))
+        #expect(spoofed.status == 429)
+
+        // Without trusted proxies the header changes nothing.
+        let direct = try await IngestHarness(broker: false) { $0.authFailuresPerMinute = 5 }
+        defer { Task { await direct.stop() } }
+        for _ in 0..<5 { _ = try await direct.send(.post, "/v1/events", headers: [("X-API-Key", "guess")], body: Array("{}".utf8)) }
+        let evading = try await direct.send(
+            .post, "/v1/events", headers: [("X-API-Key", "guess"), ("X-Forwarded-For", "192.0.2.99")], body: Array("{}".utf8))
+        #expect(evading.status == 429)
     }
 
     @Test("slow headers, idle connections and too many connections are closed")

@@ -165,4 +165,36 @@ import Testing
             #expect(r.stats.deadLettered == dead[r.definition.name, default: [:]].count, "\(r.definition.name)")
         }
     }
+
+    /// Found by the trial in `Benchmarks/attack` (probes L4, L6, L9, L10): InfluxDB 1.x takes a separator preceded
+    /// by any backslash as escaped, so names ending in an even run of backslashes (which the writer kept) made lines
+    /// InfluxDB refused (the point dead-lettered, stored by every other sink), and a measurement ending in `\\`
+    /// swallowed its tags into its name (`lp_bs,agent=web-a`). Every trailing backslash is now dropped.
+    @Test func namesEndingInBackslashesAreStoredNotRefusedOrMerged() async throws {
+        let db = TestServers.unique("influx")
+        defer { Task { await TestServers.dropInfluxDatabase(db) } }
+        let d = try InfluxDestination(InfluxConfiguration(url: TestServers.influxURL, database: db))
+        try await d.start()
+        let t = Workload.baseMilliseconds * 1_000_000
+        let points = [
+            Point(measurement: "lp", tags: ["probe": "tag-value", "t": #"two\\"#], fields: ["v": 1], timeNanoseconds: t),
+            Point(measurement: "lp", tags: ["probe": "tag-key", #"k\\"#: "v"], fields: ["v": 2], timeNanoseconds: t + 1),
+            Point(measurement: "lp", tags: ["probe": "field-key"], fields: [#"fk\\"#: 3], timeNanoseconds: t + 2),
+            Point(measurement: #"lp_bs\\"#, tags: ["probe": "measurement", "region": "eu-west"], fields: ["v": 4], timeNanoseconds: t + 3),
+            Point(measurement: "lp", tags: ["probe": "only-backslashes", "t": #"\\\"#], fields: ["v": 5], timeNanoseconds: t + 4),
+        ]
+        // One write: before the fix InfluxDB refused three of the lines (a partial write, thrown here).
+        try await d.write(points.enumerated().map { SinkMessage(messageID: "bs:\($0.offset)", decoded: .point($0.element)) })
+        let rows = try await TestServers.influxQuery(db: db, #"SELECT v, fk, probe, t, k FROM lp"#)
+        // Columns: time, v, fk, probe, t, k.
+        let byProbe = Dictionary(uniqueKeysWithValues: rows.map { ($0[3].stringValue ?? "", $0) })
+        #expect(byProbe["tag-value"]?[4].stringValue == "two", "\(rows)")
+        #expect(byProbe["tag-key"]?[5].stringValue == "v", "\(rows)")
+        #expect(byProbe["field-key"]?[2].intValue == 3, "\(rows)")
+        #expect(byProbe["only-backslashes"]?[1].intValue == 5 && byProbe["only-backslashes"]?[4] == .null, "the empty tag is left out: \(rows)")
+        let measured = try await TestServers.influxColumns(db: db, #"SELECT v, probe, region FROM lp_bs"#)
+        #expect(measured["v"]?.intValue == 4 && measured["region"]?.stringValue == "eu-west", "\(measured)")
+        let names = try await TestServers.influxQuery(db: db, "SHOW MEASUREMENTS")
+        #expect(Set(names.compactMap { $0.first?.stringValue }) == ["lp", "lp_bs"])
+    }
 }

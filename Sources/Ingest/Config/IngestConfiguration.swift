@@ -1,5 +1,6 @@
 import Broker
 import Configuration
+import NIOCore
 import SystemPackage
 
 /// The ingest's settings, from `CLOWDER_INGEST_*` keys: the process
@@ -37,6 +38,7 @@ import SystemPackage
 /// | `CLOWDER_INGEST_HEADER_TIMEOUT` | seconds for a request's header section to arrive | `10` |
 /// | `CLOWDER_INGEST_BODY_TIMEOUT` | seconds for its body to arrive | `60` |
 /// | `CLOWDER_INGEST_AUTH_FAILURES_PER_MINUTE` | failed authentications per client address per minute before 429 (0 = off) | `30` |
+/// | `CLOWDER_INGEST_TRUSTED_PROXIES` | comma-separated IP addresses of the proxies in front (TLS); from them the client address is taken from `X-Forwarded-For` | empty: the peer's address |
 /// | `CLOWDER_INGEST_SWAGGER_UI_DIR` | folder holding Swagger UI's `swagger-ui-bundle.js` and `swagger-ui.css` (PyPI `swagger-ui-py` 25.7.1: `<site-packages>/swagger_ui/static`), served at `/docs` | empty: `/docs` says how to install it |
 /// | `CLOWDER_INGEST_STATUS_PAGE`, `_STATUS_PATH`, `_STATUS_QUEUE` | the status page, see ``StatusSettings`` | |
 ///
@@ -82,6 +84,11 @@ public struct IngestConfiguration: Sendable {
     public var bodyTimeout: Double = 60
     /// Failed authentications per client address per minute (0 = no limit).
     public var authFailuresPerMinute: Double = 30
+    /// Peer addresses (IP literals, as `SocketAddress.ipAddress` spells them) of the proxies in front. A request
+    /// from one of them is counted against the address `X-Forwarded-For` names (its rightmost entry that is not
+    /// itself a trusted proxy), so that behind a proxy one client's failed authentications do not refuse every
+    /// other client; a request from any other peer is counted against the peer, whatever it sends.
+    public var trustedProxies: Set<String> = []
     /// Swagger UI's folder; nil = not installed.
     public var swaggerUIDirectory: String?
     /// The status page (`CLOWDER_INGEST_STATUS_*`, see ``StatusSettings``).
@@ -99,7 +106,7 @@ public struct IngestConfiguration: Sendable {
         "CLOWDER_INGEST_MAX_MESSAGE_BYTES", "CLOWDER_INGEST_MAX_AGE", "CLOWDER_INGEST_MAX_FUTURE", "CLOWDER_INGEST_MAX_CONNECTIONS",
         "CLOWDER_INGEST_MAX_BODIES_IN_FLIGHT", "CLOWDER_INGEST_MAX_HEADER_BYTES", "CLOWDER_INGEST_IDLE_TIMEOUT",
         "CLOWDER_INGEST_HEADER_TIMEOUT", "CLOWDER_INGEST_BODY_TIMEOUT", "CLOWDER_INGEST_AUTH_FAILURES_PER_MINUTE",
-        "CLOWDER_INGEST_SWAGGER_UI_DIR",
+        "CLOWDER_INGEST_TRUSTED_PROXIES", "CLOWDER_INGEST_SWAGGER_UI_DIR",
     ] + StatusSettings.keys
 
     /// Reads the settings: `environment` (default: the process environment) wins over `environmentFile`.
@@ -187,6 +194,14 @@ public struct IngestConfiguration: Sendable {
         try double("header_timeout", 1...3600, into: &headerTimeout)
         try double("body_timeout", 1...3600, into: &bodyTimeout)
         try double("auth_failures_per_minute", 0...1_000_000, into: &authFailuresPerMinute)
+        if let (k, v) = value("trusted_proxies") {
+            for a in v.split(separator: ",").map({ String($0).trimmingSpaces }) where !a.isEmpty {
+                guard let parsed = try? SocketAddress(ipAddress: a, port: 0), let ip = parsed.ipAddress else {
+                    throw bad(k, v, "comma-separated IP addresses (\(a) is not one)")
+                }
+                trustedProxies.insert(ip)
+            }
+        }
         if let (_, v) = value("swagger_ui_dir") { swaggerUIDirectory = v }
         if maxDecodedBytes < maxBodyBytes { maxDecodedBytes = maxBodyBytes }
         status = try StatusSettings(reader: reader)

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -21,12 +22,23 @@ enum ClientAddress {
     @TaskLocal static var current: String = "unknown"
 }
 
-/// Sets ``ClientAddress/current`` to the connection's IP address (without port).
+/// Sets ``ClientAddress/current`` to the connection's IP address (without port), or, when the peer is one of
+/// ``IngestConfiguration/trustedProxies``, to the rightmost `X-Forwarded-For` entry that is not a trusted proxy
+/// (each proxy appends the address it received from; entries to the left of it are the client's to choose).
 struct ClientAddressMiddleware: RouterMiddleware {
     typealias Context = IngestRequestContext
+    let trustedProxies: Set<String>
+
+    init(trustedProxies: Set<String> = []) { self.trustedProxies = trustedProxies }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        var address = context.remoteAddress?.ipAddress ?? "unknown"
+        if trustedProxies.contains(address), let name = HTTPField.Name("X-Forwarded-For") {
+            let hops = request.headers[values: name].flatMap { $0.split(separator: ",") }.map { String($0).trimmingSpaces }
+            if let client = hops.last(where: { !$0.isEmpty && !trustedProxies.contains($0) }) {
+                address = String(client.prefix(64))
+            }
+        }
         return try await ClientAddress.$current.withValue(address) { try await next(request, context) }
     }
 }

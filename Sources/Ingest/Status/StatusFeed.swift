@@ -17,7 +17,8 @@ import Sinks
 /// not share a queue (they would split the stream).
 ///
 /// Each message is acknowledged after it is written to the file; one that is
-/// not a round or a verdict is acknowledged and ignored.
+/// not a round or a verdict is acknowledged and ignored, and so is a verdict
+/// carrying `key_id` (published through an ingest key, not by `clowder-sink verdicts`).
 struct StatusFeed: Service {
     let store: StatusStore
     let consumer: BrokerConsumer
@@ -47,8 +48,21 @@ struct StatusFeed: Service {
                 do {
                     switch decoded {
                     case .event(let e):
-                        if let round = RegionRound(event: e) { try store.record(round) }
+                        if var round = RegionRound(event: e) {
+                            // Stamped ahead of this clock: counts as made now, so that the next real round of
+                            // its region replaces it (the store keeps the newest; a round forged an hour ahead
+                            // would otherwise hide the region's real rounds for that hour).
+                            round.createdMilliseconds = min(round.createdMilliseconds, StatusRoutes.wallMilliseconds())
+                            try store.record(round)
+                        }
                     case .point(let p):
+                        // A verdict comes from `clowder-sink verdicts`, which publishes without `key_id`;
+                        // one that carries the ingest's stamp came from a client (the ingest refuses the
+                        // measurement, an older replica may not have) and is never shown.
+                        if p.measurement == "service_verdict", (try? JSONValue(parsing: d.body))?["key_id"] != nil {
+                            logger.warning("status feed: a service_verdict published through an ingest key, ignored")
+                            break
+                        }
                         if try store.record(verdict: p) {
                             sincePrune += 1
                             if sincePrune >= 1000 {

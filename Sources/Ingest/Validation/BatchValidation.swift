@@ -8,10 +8,26 @@ import MetricsModel
 /// times stay `Int64` literals (a double such as `1e300` is refused, never
 /// converted), ranges are computed with checked arithmetic.
 ///
+/// Reserved names (the trial in `Benchmarks/attack` showed each one crossing a
+/// defence): an event of category `metric` is refused, because every reader of
+/// the exchange (``MetricsMessage/decode(_:)``) takes it for a point, whose tags
+/// and fields would bypass the point checks, ``FieldSchema`` and the key's
+/// bindings; a point of measurement `service_verdict` is refused, because only
+/// `clowder-sink verdicts` may publish verdicts (the status page and Grafana
+/// show them); a measurement starting with `#` is refused, because InfluxDB line
+/// protocol reads such a line as a comment and drops it without an error. No
+/// string, member name or tag may hold U+0000: PostgreSQL's `text` and `jsonb`
+/// cannot store it (SQLSTATE 22P05), so the point would reach every store but one.
+///
 /// Errors are ``ModelError`` `.invalid` whose message names the member by its
 /// path (`points[3].fields.requests`); names the client chose are cut to 64
 /// printable bytes, and no value is ever repeated back.
 enum BatchValidation {
+    /// The event category of the flat point messages (``MetricsMessage``): never a client's event.
+    static let pointCategory = "metric"
+    /// Measurements only the centre's own processes publish.
+    static let reservedMeasurements: Set<String> = ["service_verdict"]
+
     /// Reads a batch.
     /// - Parameters:
     ///   - now: Unix seconds, for the time bounds.
@@ -84,6 +100,12 @@ enum BatchValidation {
             throw ModelError(.invalid, "\(path).measurement must be a non-empty string")
         }
         try name(m, "\(path).measurement", l)
+        if reservedMeasurements.contains(m) {
+            throw ModelError(.invalid, "\(path).measurement \(m) is reserved for clowder-sink verdicts")
+        }
+        if m.utf8.first == UInt8(ascii: "#") {
+            throw ModelError(.invalid, "\(path).measurement must not start with # (a comment in InfluxDB line protocol)")
+        }
         guard case .int(let t)? = o["time_ns"] else { throw ModelError(.invalid, "\(path).time_ns must be an integer (epoch ns)") }
         guard nsRange.contains(t) else { throw ModelError(.invalid, "\(path).time_ns is outside \(window(l)) of now") }
         var tags: [String: String] = [:]
@@ -108,7 +130,7 @@ enum BatchValidation {
             switch v {
             case .int, .bool: break
             case .double(let d): guard d.isFinite else { throw ModelError(.invalid, "\(at) is not a finite number") }
-            case .string(let s): guard s.utf8.count <= l.maxStringBytes else { throw ModelError(.invalid, "\(at) is longer than \(l.maxStringBytes) bytes") }
+            case .string(let s): try text(s, at, l)
             default: throw ModelError(.invalid, "\(at) must be a number, string or boolean")
             }
             // A field the schema does not declare keeps its own type (an agent newer than the ingest).
@@ -131,6 +153,9 @@ enum BatchValidation {
         guard case .string(let c)? = o["category"], !c.isEmpty else {
             throw ModelError(.invalid, "\(path).category must be a non-empty string")
         }
+        if c == pointCategory {
+            throw ModelError(.invalid, "\(path).category metric is reserved for points (send them in points of POST /v1/batches)")
+        }
         guard case .int(let created)? = o["created"] else {
             throw ModelError(.invalid, "\(path).created must be an integer (epoch milliseconds)")
         }
@@ -152,7 +177,7 @@ enum BatchValidation {
     static func bounded(_ v: JSONValue, _ at: String, _ l: IngestLimits, depth: Int) throws(ModelError) {
         switch v {
         case .double(let d): guard d.isFinite else { throw ModelError(.invalid, "\(at) is not a finite number") }
-        case .string(let s): guard s.utf8.count <= l.maxStringBytes else { throw ModelError(.invalid, "\(at) is longer than \(l.maxStringBytes) bytes") }
+        case .string(let s): try text(s, at, l)
         case .array(let a):
             for (i, e) in a.enumerated() { try bounded(e, "\(at)[\(i)]", l, depth: depth + 1) }
         case .object(let o):
@@ -166,11 +191,19 @@ enum BatchValidation {
 
     static func name(_ s: String, _ at: String, _ l: IngestLimits) throws(ModelError) {
         guard s.utf8.count <= l.maxNameBytes else { throw ModelError(.invalid, "\(at) is longer than \(l.maxNameBytes) bytes") }
+        guard !s.utf8.contains(0) else { throw ModelError(.invalid, "\(at) holds U+0000 (PostgreSQL cannot store it)") }
+    }
+
+    /// A free-text string: bounded, without U+0000.
+    static func text(_ s: String, _ at: String, _ l: IngestLimits) throws(ModelError) {
+        guard s.utf8.count <= l.maxStringBytes else { throw ModelError(.invalid, "\(at) is longer than \(l.maxStringBytes) bytes") }
+        guard !s.utf8.contains(0) else { throw ModelError(.invalid, "\(at) holds U+0000 (PostgreSQL cannot store it)") }
     }
 
     static func memberName(_ k: String, _ at: String, _ l: IngestLimits) throws(ModelError) {
         guard !k.isEmpty else { throw ModelError(.invalid, "\(at) has a member with an empty name") }
         guard k.utf8.count <= l.maxNameBytes else { throw ModelError(.invalid, "\(at) has a member name longer than \(l.maxNameBytes) bytes") }
+        guard !k.utf8.contains(0) else { throw ModelError(.invalid, "\(at) has a member name holding U+0000 (PostgreSQL cannot store it)") }
     }
 
     static func article(_ t: FieldSchema.FieldType) -> String {

@@ -13,9 +13,13 @@ import MetricsModel
 ///   (scientific notation is accepted), booleans as `true`/`false`.
 ///
 /// Line protocol has no escape for a newline in names and tags, nor a way to
-/// end a tag with `\`: newlines and carriage returns there become spaces, and
-/// a trailing backslash is dropped. Tags with an empty key or value are left
-/// out (InfluxDB rejects them), non-finite floats and `null` fields too. The
+/// end a name with `\`: newlines and carriage returns there become spaces, and
+/// every trailing backslash is dropped (InfluxDB 1.x's scanner takes a separator
+/// preceded by any `\` as escaped, whatever the length of the run: `t=x\\,u=y`
+/// is refused as "invalid tag format", and a measurement ending in `\\` swallows
+/// the tags that follow into its name). Tags with an empty key or value (also
+/// once escaped) are left out (InfluxDB rejects them), non-finite floats and
+/// `null` fields too; a measurement that is empty once escaped gives no line. The
 /// key `time` is refused by InfluxDB as a tag or field key, so it is written
 /// as `time_`. Nested arrays and objects are written as their JSON text in a
 /// string field.
@@ -31,21 +35,22 @@ struct LineProtocolWriter {
         measurement: String, tags: [(String, String)], fields: [(String, JSONValue)], timeNanoseconds: Int64
     ) -> Bool {
         let start = bytes.count
-        writeEscaped(measurement, equals: false)
+        guard writeEscaped(measurement, equals: false) else { return false }
         for (k, v) in tags.sorted(by: { $0.0 < $1.0 }) where !k.isEmpty && !v.isEmpty {
+            let mark = bytes.count
             bytes.append(UInt8(ascii: ","))
-            writeEscaped(k == "time" ? "time_" : k, equals: true)
+            let wroteKey = writeEscaped(k == "time" ? "time_" : k, equals: true)
             bytes.append(UInt8(ascii: "="))
-            writeEscaped(v, equals: true)
+            if !wroteKey || !writeEscaped(v, equals: true) { bytes.removeSubrange(mark...) }
         }
         bytes.append(UInt8(ascii: " "))
         var wroteField = false
         for (k, v) in fields where !k.isEmpty {
             let mark = bytes.count
             if wroteField { bytes.append(UInt8(ascii: ",")) }
-            writeEscaped(k == "time" ? "time_" : k, equals: true)
+            let wroteKey = writeEscaped(k == "time" ? "time_" : k, equals: true)
             bytes.append(UInt8(ascii: "="))
-            if writeFieldValue(v) {
+            if wroteKey && writeFieldValue(v) {
                 wroteField = true
             } else {
                 bytes.removeSubrange(mark...)
@@ -62,7 +67,9 @@ struct LineProtocolWriter {
     }
 
     /// Writes a measurement (`equals: false`) or a tag key/value or field key (`equals: true`).
-    mutating func writeEscaped(_ s: String, equals: Bool) {
+    /// - Returns: false when nothing is left to write (empty, or only backslashes).
+    @discardableResult
+    mutating func writeEscaped(_ s: String, equals: Bool) -> Bool {
         let start = bytes.count
         for b in s.utf8 {
             switch b {
@@ -78,15 +85,12 @@ struct LineProtocolWriter {
                 bytes.append(b)
             }
         }
-        // A trailing odd run of backslashes would escape the separator that follows
-        // (InfluxDB's scanner skips the byte after every `\`): drop the last one.
-        var run = 0
-        var i = bytes.count - 1
-        while i >= start, bytes[i] == UInt8(ascii: "\\") {
-            run += 1
-            i -= 1
-        }
-        if run % 2 == 1 { bytes.removeLast() }
+        // Any trailing backslash would escape the separator that follows: InfluxDB 1.x
+        // (models/points.go, scanTagsValue and friends) tests only the byte before a
+        // separator, so `\\,` is an escaped comma too. Our own escapes end in the
+        // escaped byte, so every trailing backslash is the client's: drop them all.
+        while bytes.count > start, bytes[bytes.count - 1] == UInt8(ascii: "\\") { bytes.removeLast() }
+        return bytes.count > start
     }
 
     /// Writes a field value; false when the value cannot be written (null, NaN, ±inf).

@@ -110,7 +110,11 @@ public final class VerdictService: Service, Sendable {
 
     private func consume() async {
         for await d in consumer.deliveries {
-            if let decoded = try? MetricsMessage.decode(d.body), case .event(let e) = decoded, let round = RegionRound(event: e) {
+            if let decoded = try? MetricsMessage.decode(d.body), case .event(let e) = decoded, var round = RegionRound(event: e) {
+                // A round stamped ahead of this clock (an agent clock running ahead, or a round forged up to the
+                // ingest's MAX_FUTURE ahead) counts as made now: kept as stamped, it would outrank every real round
+                // of its region until then (the board keeps the newest), a false state for up to an hour.
+                round.createdMilliseconds = min(round.createdMilliseconds, Self.wallMilliseconds())
                 board.withLock { _ = $0.record(round) }
                 rollups.withLock { $0.record(round) }
                 counters.withLock { $0.rounds += 1 }
