@@ -1,5 +1,11 @@
 import CPCRE2
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Parses access-log lines of one ``LogFormat`` with one anchored, JIT-compiled PCRE2 pattern.
 ///
 /// The pattern has one capture group per variable (see ``pattern``); a line parses when the
@@ -153,145 +159,191 @@ public final class AccessLogParser {
     /// Parses one line (without its newline) into `record`.
     /// - Returns: `false` when the line does not match the format or holds an impossible time or
     ///   number (a malformed line); `record` is then unspecified.
+    ///
+    /// Cost per line: one `pcre2_jit_match` (the JIT entry point, no option checks), then one pass
+    /// over the capture groups into the record's slots and the conversions of the fields the format
+    /// logs; no allocation. The slots are written through one pointer (no per-field uniqueness or
+    /// bounds checks).
     public func parse(_ line: UnsafeRawBufferPointer, into record: inout AccessRecord) -> Bool {
         guard let base = line.baseAddress else { return false }
         let n = line.count
-        let rc = pcre2_jit_match_8(code, base.assumingMemoryBound(to: UInt8.self), n, 0, 0, matchData, matchContext)
+        let p = base.assumingMemoryBound(to: UInt8.self)
+        let rc = pcre2_jit_match_8(code, p, n, 0, 0, matchData, matchContext)
         guard rc > 0 else { return false }
         let ov = ovector
         let end = ov[1]
-        guard end == n || line[end] == 0x20 else { return false }
+        guard end == n || p[end] == 0x20 else { return false }
         let groups = groupCount
-        let dash: UInt8 = 0x2D
         let map = slotOfGroup
-        record.slots.withUnsafeMutableBufferPointer { buffer in
+        var d = Derived()
+        let ok = record.slots.withUnsafeMutableBufferPointer { buffer -> Bool in
             let slots = buffer.baseAddress!
             for g in 0..<groups {
                 let s = ov[2 &* (g &+ 1)]
                 let e = ov[2 &* (g &+ 1) &+ 1]
                 let slot = map[g] &* 2
-                if s < 0 || (e &- s == 1 && line[s] == dash) {
+                if s < 0 || (e &- s == 1 && p[s] == 0x2D) {
                     slots[slot] = -1
                 } else {
                     slots[slot] = Int32(truncatingIfNeeded: s)
                     slots[slot &+ 1] = Int32(truncatingIfNeeded: e)
                 }
             }
+            return derive(p, slots, &d)
         }
-        return derive(line, &record)
+        guard ok else { return false }
+        if logsStatus { record.status = d.status }
+        if logsBodyBytes { record.bodyBytesSentValue = d.bodyBytes }
+        if logsBytes { record.bytesSentValue = d.bytes }
+        if logsRequestLength { record.requestLengthValue = d.requestLength }
+        if logsConnection { record.connectionValue = d.connection }
+        if logsRequestTime { record.requestTimeMillisecondsValue = d.requestTime }
+        if timeField != nil { record.timeMilliseconds = d.time }
+        return true
+    }
+
+    /// The numbers ``derive(_:_:_:)`` converts, moved into the record after the slots are written.
+    private struct Derived {
+        var status = 0
+        var bodyBytes: Int64 = -1, bytes: Int64 = -1, requestLength: Int64 = -1, connection: Int64 = -1
+        var requestTime: Int64 = -1
+        var time: Int64 = .min
     }
 
     @inline(__always)
-    private func derive(_ line: UnsafeRawBufferPointer, _ r: inout AccessRecord) -> Bool {
+    private static func start(_ s: UnsafeMutablePointer<Int32>, _ f: AccessField) -> Int {
+        Int(s[f.rawValue &* 2])
+    }
+
+    @inline(__always)
+    private static func end(_ s: UnsafeMutablePointer<Int32>, _ f: AccessField) -> Int {
+        Int(s[f.rawValue &* 2 &+ 1])
+    }
+
+    @inline(__always)
+    private static func set(_ s: UnsafeMutablePointer<Int32>, _ f: AccessField, _ a: Int, _ b: Int) {
+        s[f.rawValue &* 2] = Int32(truncatingIfNeeded: a)
+        s[f.rawValue &* 2 &+ 1] = Int32(truncatingIfNeeded: b)
+    }
+
+    @inline(__always)
+    private static func number(_ p: UnsafePointer<UInt8>, _ s: UnsafeMutablePointer<Int32>, _ f: AccessField) -> Int64 {
+        let a = start(s, f)
+        guard a >= 0 else { return -1 }
+        return integer(p, a, end(s, f))
+    }
+
+    @inline(__always)
+    private func derive(_ p: UnsafePointer<UInt8>, _ s: UnsafeMutablePointer<Int32>, _ d: inout Derived) -> Bool {
         if logsStatus {
-            r.status = r.span(.status).map { Int(Self.integer(line, $0)) } ?? 0
+            let v = Self.number(p, s, .status)
+            d.status = v < 0 ? 0 : Int(v)
         }
-        if logsBodyBytes {
-            r.bodyBytesSentValue = r.span(.bodyBytesSent).map { Self.integer(line, $0) } ?? -1
-        }
-        if logsBytes {
-            r.bytesSentValue = r.span(.bytesSent).map { Self.integer(line, $0) } ?? -1
-        }
-        if logsRequestLength {
-            r.requestLengthValue = r.span(.requestLength).map { Self.integer(line, $0) } ?? -1
-        }
-        if logsConnection {
-            r.connectionValue = r.span(.connection).map { Self.integer(line, $0) } ?? -1
-        }
+        if logsBodyBytes { d.bodyBytes = Self.number(p, s, .bodyBytesSent) }
+        if logsBytes { d.bytes = Self.number(p, s, .bytesSent) }
+        if logsRequestLength { d.requestLength = Self.number(p, s, .requestLength) }
+        if logsConnection { d.connection = Self.number(p, s, .connection) }
         if logsRequestTime {
-            r.requestTimeMillisecondsValue = r.span(.requestTime).map { Self.milliseconds(line, $0) } ?? -1
+            let a = Self.start(s, .requestTime)
+            d.requestTime = a < 0 ? -1 : Self.milliseconds(p, a, Self.end(s, .requestTime))
         }
         if let tf = timeField {
-            guard let s = r.span(tf) else { return false }
-            let bytes = UnsafeRawBufferPointer(rebasing: line[s])
+            let a = Self.start(s, tf)
+            guard a >= 0 else { return false }
+            let bytes = UnsafeRawBufferPointer(start: p + a, count: Self.end(s, tf) &- a)
             // Consecutive lines mostly share their second: reuse the last conversion.
             if bytes.count == 26, tf == .timeLocal {
-                let a = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
-                let b = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-                let c = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
-                let d = bytes.loadUnaligned(fromByteOffset: 24, as: UInt16.self)
-                if a == lastTime.0, b == lastTime.1, c == lastTime.2, d == lastTime.3 {
-                    r.timeMilliseconds = lastTimeMilliseconds
+                let w0 = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+                let w1 = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                let w2 = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+                let w3 = bytes.loadUnaligned(fromByteOffset: 24, as: UInt16.self)
+                if w0 == lastTime.0, w1 == lastTime.1, w2 == lastTime.2, w3 == lastTime.3 {
+                    d.time = lastTimeMilliseconds
                 } else {
                     guard let t = NginxTime.epochMilliseconds(timeLocal: bytes) else { return false }
-                    lastTime = (a, b, c, d)
+                    lastTime = (w0, w1, w2, w3)
                     lastTimeMilliseconds = t
-                    r.timeMilliseconds = t
+                    d.time = t
                 }
             } else {
                 guard let t = Self.time(tf, bytes) else { return false }
-                r.timeMilliseconds = t
+                d.time = t
             }
         }
         // Request line → method, target, protocol; target → path, query.
-        r.clear(.method)
-        r.clear(.target)
-        r.clear(.proto)
-        r.clear(.path)
-        r.clear(.query)
+        s[AccessField.method.rawValue &* 2] = -1
+        s[AccessField.target.rawValue &* 2] = -1
+        s[AccessField.proto.rawValue &* 2] = -1
+        s[AccessField.path.rawValue &* 2] = -1
+        s[AccessField.query.rawValue &* 2] = -1
         if logsRequest {
-            if let req = r.span(.request) { Self.splitRequest(line, req, &r) }
+            let a = Self.start(s, .request)
+            if a >= 0 { Self.splitRequest(p, a, Self.end(s, .request), s) }
         } else {
-            if let m = r.span(.requestMethod) { r.set(.method, m.lowerBound, m.upperBound) }
-            if let p = r.span(.serverProtocol) { r.set(.proto, p.lowerBound, p.upperBound) }
-            if let u = r.span(.requestURI) { r.set(.target, u.lowerBound, u.upperBound) }
+            if Self.start(s, .requestMethod) >= 0 { Self.set(s, .method, Self.start(s, .requestMethod), Self.end(s, .requestMethod)) }
+            if Self.start(s, .serverProtocol) >= 0 { Self.set(s, .proto, Self.start(s, .serverProtocol), Self.end(s, .serverProtocol)) }
+            if Self.start(s, .requestURI) >= 0 { Self.set(s, .target, Self.start(s, .requestURI), Self.end(s, .requestURI)) }
         }
-        if let t = r.span(.target) {
-            var q = t.lowerBound
-            while q < t.upperBound, line[q] != 0x3F { q += 1 }
-            r.set(.path, t.lowerBound, q)
-            if q < t.upperBound { r.set(.query, q + 1, t.upperBound) }
+        let t = Self.start(s, .target)
+        if t >= 0 {
+            let te = Self.end(s, .target)
+            // The first `?` (memchr: paths are tens of bytes).
+            var q = te
+            if te > t, let m = memchr(p + t, 0x3F, te &- t) { q = UnsafeRawPointer(p).distance(to: UnsafeRawPointer(m)) }
+            Self.set(s, .path, t, q)
+            if q < te { Self.set(s, .query, q &+ 1, te) }
         } else {
-            if let u = r.span(.uri) { r.set(.path, u.lowerBound, u.upperBound) }
-            if let a = r.span(.args) { r.set(.query, a.lowerBound, a.upperBound) }
+            if Self.start(s, .uri) >= 0 { Self.set(s, .path, Self.start(s, .uri), Self.end(s, .uri)) }
+            if Self.start(s, .args) >= 0 { Self.set(s, .query, Self.start(s, .args), Self.end(s, .args)) }
         }
         return true
     }
 
-    /// `METHOD TARGET PROTOCOL` (or HTTP/0.9 `METHOD /target`); anything else leaves method,
+    /// `METHOD TARGET PROTOCOL` (or HTTP/0.9 `METHOD /target`) in `p[lo..<hi]`; anything else leaves method,
     /// target and protocol absent. The method must be ASCII letters and the protocol start with `HTTP/`.
     @inline(__always)
-    static func splitRequest(_ line: UnsafeRawBufferPointer, _ req: Range<Int>, _ r: inout AccessRecord) {
-        var first = req.lowerBound
-        while first < req.upperBound, line[first] != 0x20 { first += 1 }
-        guard first > req.lowerBound, first < req.upperBound else { return }
-        for i in req.lowerBound..<first {
-            let c = line[i] | 0x20
+    private static func splitRequest(_ p: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, _ s: UnsafeMutablePointer<Int32>) {
+        var first = lo
+        while first < hi, p[first] != 0x20 { first &+= 1 }
+        guard first > lo, first < hi else { return }
+        for i in lo..<first {
+            let c = p[i] | 0x20
             guard c >= 0x61 && c <= 0x7A else { return }
         }
-        var last = req.upperBound - 1
-        while last > first, line[last] != 0x20 { last -= 1 }
-        if last > first + 1 {
-            let p = last + 1
-            guard req.upperBound - p >= 5, line[p] == 0x48, line[p + 1] == 0x54, line[p + 2] == 0x54, line[p + 3] == 0x50,
-                  line[p + 4] == 0x2F
+        var last = hi &- 1
+        while last > first, p[last] != 0x20 { last &-= 1 }
+        if last > first &+ 1 {
+            let q = last &+ 1
+            // "HTTP/" as one 4-byte word and a byte.
+            guard hi &- q >= 5, UnsafeRawPointer(p + q).loadUnaligned(as: UInt32.self) == 0x5054_5448, p[q &+ 4] == 0x2F
             else { return }
-            r.set(.method, req.lowerBound, first)
-            r.set(.target, first + 1, last)
-            r.set(.proto, p, req.upperBound)
-        } else if last == first, first + 1 < req.upperBound, line[first + 1] == 0x2F {
-            r.set(.method, req.lowerBound, first)
-            r.set(.target, first + 1, req.upperBound)
+            set(s, .method, lo, first)
+            set(s, .target, first &+ 1, last)
+            set(s, .proto, q, hi)
+        } else if last == first, first &+ 1 < hi, p[first &+ 1] == 0x2F {
+            set(s, .method, lo, first)
+            set(s, .target, first &+ 1, hi)
         }
     }
 
     @inline(__always)
-    static func integer(_ line: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int64 {
+    static func integer(_ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int) -> Int64 {
         var v: Int64 = 0
-        for i in r { v = v &* 10 &+ Int64(line[i] &- 0x30) }
+        var i = a
+        while i < b { v = v &* 10 &+ Int64(p[i] &- 0x30); i &+= 1 }
         return v
     }
 
     /// Decimal seconds → whole milliseconds (digits past the third decimal dropped).
     @inline(__always)
-    static func milliseconds(_ line: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int64 {
+    static func milliseconds(_ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int) -> Int64 {
         var v: Int64 = 0
-        var i = r.lowerBound
-        while i < r.upperBound, line[i] != 0x2E { v = v &* 10 &+ Int64(line[i] &- 0x30); i += 1 }
+        var i = a
+        while i < b, p[i] != 0x2E { v = v &* 10 &+ Int64(p[i] &- 0x30); i &+= 1 }
         v = v &* 1000
         var scale: Int64 = 100
-        i += 1
-        while i < r.upperBound, scale > 0 { v = v &+ Int64(line[i] &- 0x30) &* scale; scale /= 10; i += 1 }
+        i &+= 1
+        while i < b, scale > 0 { v = v &+ Int64(p[i] &- 0x30) &* scale; scale /= 10; i &+= 1 }
         return v
     }
 

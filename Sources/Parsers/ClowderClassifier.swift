@@ -52,6 +52,19 @@ public struct ClowderClassifier: Sendable {
         return out
     }
 
+    /// Classifies a request from its byte ranges in `line` (what ``AccessRecord`` holds), for hot
+    /// loops that keep the record in place: `method`, `path` and `query` as
+    /// ``AccessRecord/span(_:)`` gives them, `status` as ``AccessRecord/status``.
+    @inline(__always)
+    public func classify(line: UnsafeRawBufferPointer, method: Range<Int>?, path: Range<Int>?, query: Range<Int>?,
+                         status: Int, isBot: Bool) -> ClowderClassification {
+        var out = ClowderClassification()
+        out.isBot = isBot
+        guard let m = method, let p = path else { return out }
+        classify(line: line, method: m, path: p, query: query, status: status, into: &out)
+        return out
+    }
+
     /// Classifies from strings (for tools and tests).
     public func classify(method: String, target: String, status: Int, userAgent: String? = nil) -> ClowderClassification {
         var bytes = Array(method.utf8)
@@ -94,10 +107,13 @@ public struct ClowderClassifier: Sendable {
             guard start == p.upperBound || line[start] == 0x2F else { return }
         }
         let rel = start..<p.upperBound
-        var seg = Segments()
-        seg.split(line, rel)
         let isAPI = rel.count >= 5 && Self.eq(line, rel.lowerBound..<(rel.lowerBound + 5), "/api/")
         out.isAPICall = isAPI
+        // An asset outside the API names no resource (ids have no `.`, and `/assets/` is no
+        // resource route) and is never a page view: nothing more to look at.
+        if out.isAsset, !isAPI { return }
+        var seg = Segments()
+        seg.split(line, rel)
         var notPage = out.isAsset || isAPI
         let success = status >= 200 && status < 300
 
@@ -293,11 +309,18 @@ public struct ClowderClassifier: Sendable {
     @inline(__always)
     static func isID(_ line: UnsafeRawBufferPointer, _ r: Range<Int>) -> Bool {
         guard r.count == 24 else { return false }
-        for i in r {
+        // Branch-free over the 24 bytes: bit c of a 128-bit map says whether byte c is a hex digit.
+        let low: UInt64 = 0x03FF_0000_0000_0000  // 0x30…0x39
+        let high: UInt64 = 0x0000_007E_0000_007E  // 0x41…0x46, 0x61…0x66
+        var bad: UInt64 = 0
+        var i = r.lowerBound
+        while i < r.upperBound {
             let c = line[i]
-            guard (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x66) else { return false }
+            let map = c < 64 ? low : c < 128 ? high : 0
+            bad |= ~(map >> UInt64(c & 63)) & 1
+            i &+= 1
         }
-        return true
+        return bad == 0
     }
 
     private static func viewType(_ line: UnsafeRawBufferPointer, _ r: Range<Int>) -> ClowderClassification.ResourceType {
@@ -328,11 +351,8 @@ public struct ClowderClassifier: Sendable {
         return false
     }
 
-    private static let assetExtensions: [StaticString] = [
-        "js", "css", "png", "jpg", "jpeg", "gif", "svg", "ico", "woff", "woff2", "ttf", "map",
-    ]
-
-    /// Under `/assets/` (or `P/assets/`) or ending in a static-file extension.
+    /// Under `/assets/` (or `P/assets/`) or ending in a static-file extension (`.js .css .png .jpg
+    /// .jpeg .gif .svg .ico .woff .woff2 .ttf .map`, ASCII case ignored).
     static func isAsset(_ line: UnsafeRawBufferPointer, _ p: Range<Int>, prefix: [UInt8]) -> Bool {
         let assets: StaticString = "/assets/"
         if p.count >= 8, eq(line, p.lowerBound..<(p.lowerBound + 8), assets) { return true }
@@ -342,23 +362,34 @@ public struct ClowderClassifier: Sendable {
         {
             return true
         }
-        // Extension of the last segment.
-        var i = p.upperBound - 1
-        while i > p.lowerBound, line[i] != 0x2E, line[i] != 0x2F, p.upperBound - i <= 6 { i -= 1 }
-        guard i >= p.lowerBound, line[i] == 0x2E else { return false }
-        let ext = (i + 1)..<p.upperBound
-        guard ext.count >= 2, ext.count <= 5 else { return false }
-        var lower: (UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &lower) { buf in
-            for (k, j) in ext.enumerated() { buf[k] = line[j] | 0x20 }
+        // The extension of the last segment: at most 5 bytes after a `.`, packed lowercase into
+        // one word (first byte lowest) and compared with the packed extensions.
+        let hi = p.upperBound
+        var i = hi - 1
+        var word: UInt64 = 0
+        while i > p.lowerBound, hi - i <= 6 {
+            let c = line[i]
+            if c == 0x2E { break }
+            if c == 0x2F { return false }
+            word = word << 8 | UInt64(c | 0x20)
+            i -= 1
         }
-        return withUnsafeBytes(of: &lower) { buf in
-            let e = UnsafeRawBufferPointer(rebasing: buf[0..<ext.count])
-            for x in assetExtensions where x.utf8CodeUnitCount == e.count {
-                var same = true
-                for k in 0..<e.count where e[k] != x.utf8Start[k] { same = false; break }
-                if same { return true }
-            }
+        guard i >= p.lowerBound, line[i] == 0x2E, hi - i - 1 >= 2, hi - i - 1 <= 5 else { return false }
+        switch word {
+        case 0x736A,  // js
+             0x73_7363,  // css
+             0x67_6E70,  // png
+             0x67_706A,  // jpg
+             0x6765_706A,  // jpeg
+             0x66_6967,  // gif
+             0x67_7673,  // svg
+             0x6F_6369,  // ico
+             0x6666_6F77,  // woff
+             0x32_6666_6F77,  // woff2
+             0x66_7474,  // ttf
+             0x70_616D:  // map
+            return true
+        default:
             return false
         }
     }

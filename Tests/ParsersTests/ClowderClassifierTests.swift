@@ -12,6 +12,39 @@ struct ClowderClassifierTests {
         c.classify(method: m, target: t, status: s, userAgent: ua)
     }
 
+    @Test("assets: the extension check equals a String suffix check on every extension, both cases, and near misses")
+    func assetExtensions() {
+        let extensions = ["js", "css", "png", "jpg", "jpeg", "gif", "svg", "ico", "woff", "woff2", "ttf", "map"]
+        var paths: [String] = []
+        for e in extensions + ["jsx", "cs", "pngg", "jpe", "woff3", "mapx", "json", "tt", "x", "", "JS", "Css", "WOFF2"] {
+            for stem in ["/a", "/dir/file", "/a.b/c", "/", "/assets.d/x", "/very-long-name"] {
+                paths += ["\(stem).\(e)", "\(stem).\(e.uppercased())", "\(stem)\(e)", "\(stem).\(e)/", "\(stem)..\(e)"]
+            }
+        }
+        paths += [".js", "/.js", "js", "/", "", "/js", "/a/.map", "/a/b.c.css", "/a\u{1}.js"]
+        // Independent reference: the last segment's text after its last `.`, lowercased, 2–5 bytes.
+        func reference(_ path: String) -> Bool {
+            if path.hasPrefix("/assets/") { return true }
+            let last = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? ""
+            guard let dot = last.lastIndex(of: ".") else { return false }
+            let ext = last[last.index(after: dot)...].lowercased()
+            return extensions.contains(ext)
+        }
+        for path in paths where !path.contains("?") {
+            #expect(k(v1, "GET", path, 200).isAsset == reference(path), "\(path)")
+        }
+    }
+
+    @Test("resource ids: exactly 24 hex digits of either case")
+    func resourceIDs() {
+        for (id, ok) in [(Self.id, true), (Self.id.uppercased(), true), ("0123456789abcdefABCDEF01", true),
+                         ("5f0c3b2a9d1e4f7a8b6c5d4g", false), ("5f0c3b2a9d1e4f7a8b6c5d4", false), ("5f0c3b2a9d1e4f7a8b6c5d4e0", false),
+                         ("5f0c3b2a9d1e4f7a8b6c5d/e", false), ("5f0c3b2a9d1e4f7a8b6c5d:e", false), ("5f0c3b2a9d1e4f7a8b6c5d@e", false),
+                         ("5f0c3b2a9d1e4f7a8b6c5d`e", false), ("5f0c3b2a9d1e4f7a8b6c5dGe", false), ("5f0c3b2a9d1e4f7a8b6c5d\u{e9}", false)] {
+            #expect((k(v1, "GET", "/files/\(id)", 200).action == .view) == ok, "\(id)")
+        }
+    }
+
     @Test("assets: /assets/ and static extensions, any status, bots too")
     func assets() {
         #expect(k(v1, "GET", "/assets/javascripts/jquery.min.js", 200).isAsset)

@@ -183,7 +183,9 @@ public final class AccessLogPipeline {
         if let ua = rp.pointee.span(.httpUserAgent) {
             bot = bots.isBot(UnsafeRawBufferPointer(rebasing: line[ua]))
         }
-        let k = classifier.classify(rp.pointee, in: line, isBot: bot)
+        // The spans, not the record: passing `rp.pointee` would copy it (retain and release its slots).
+        let k = classifier.classify(line: line, method: rp.pointee.span(.method), path: rp.pointee.span(.path),
+                                    query: rp.pointee.span(.query), status: status, isBot: bot)
         let bytes = bytesField == .bodyBytesSent ? rp.pointee.bodyBytesSentValue
             : bytesField == .bytesSent ? rp.pointee.bytesSentValue : -1
         agg.counters.withUnsafeMutableBufferPointer { c in

@@ -11,8 +11,9 @@ import Parsers
 /// smallest monitored count, the reported top k are exactly the true top k. With ``capacity``
 /// = 32·K that holds on real traffic, where a few resources take most views.
 ///
-/// A min-heap on the counts with an index per resource: O(log capacity) per view, and
-/// ``capacity`` × about 70 bytes whatever clients request. Own code rather than a library: the
+/// A min-heap on the counts with an index per resource (an open-addressing table of heap
+/// positions, linear probing, each heap entry knowing its table slot, so a heap swap costs no
+/// hashing): O(log capacity) per view, and ``capacity`` × about 44 bytes whatever clients request. Own code rather than a library: the
 /// state is saved in the agent's snapshot (``encode(into:)``) and must not allocate per view.
 ///
 /// ```swift
@@ -31,17 +32,15 @@ struct TopResources: Sendable {
         init?(hex: UnsafeRawBufferPointer, type: ClowderClassification.ResourceType) {
             guard hex.count == 24 else { return nil }
             var h: UInt64 = 0, l: UInt32 = 0
+            var bad = false
             for i in 0..<24 {
                 let c = hex[i]
-                let v: UInt8
-                switch c {
-                case 48...57: v = c - 48
-                case 97...102: v = c - 87
-                case 65...70: v = c - 55
-                default: return nil
-                }
+                // Branch-free: a digit is `c & 15`; a letter (either case) is `(c & 15) + 9`.
+                bad = bad || !((c &- 48) < 10 || ((c | 0x20) &- 97) < 6)
+                let v = (c & 15) &+ (c >> 6) &* 9
                 if i < 16 { h = h << 4 | UInt64(v) } else { l = l << 4 | UInt32(v) }
             }
+            if bad { return nil }
             high = h
             low = l
             self.type = type
@@ -78,34 +77,93 @@ struct TopResources: Sendable {
     /// Counters kept: 32·K (at least 64).
     let capacity: Int
     private var heap: [Entry] = []
-    private var index: [ResourceKey: Int] = [:]
+    /// `heapSlot[i]`: the table slot that points at `heap[i]`.
+    private var heapSlot: [Int32] = []
+    /// Open addressing (linear probing): 0 = empty, else a heap position + 1. At least twice
+    /// ``capacity`` slots, a power of two.
+    private var table: [Int32]
+    private let mask: Int
 
     init(k: Int) {
         self.k = max(0, k)
         capacity = max(64, 32 * self.k)
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        table = Array(repeating: 0, count: size)
+        mask = size - 1
     }
 
     var isEmpty: Bool { heap.isEmpty }
 
     /// Heap bytes held (approximate: the entries and the index).
-    var byteCount: Int { heap.capacity * 32 + index.capacity * 40 }
+    var byteCount: Int { heap.capacity * 32 + heapSlot.capacity * 4 + table.capacity * 4 }
 
     /// Counts one view (or download) of `key`, `times` times.
     mutating func add(_ key: ResourceKey, times: Int64 = 1) {
-        if let i = index[key] {
+        let (slot, found) = find(key)
+        if found {
+            let i = Int(table[slot]) - 1
             heap[i].count &+= times
             siftDown(i)
         } else if heap.count < capacity {
-            heap.append(Entry(key: key, count: times, error: 0))
-            index[key] = heap.count - 1
+            append(Entry(key: key, count: times, error: 0), slot: slot)
             siftUp(heap.count - 1)
         } else {
             let least = heap[0]
-            index[least.key] = nil
+            removeFromTable(slot: Int(heapSlot[0]))
+            let free = find(key).slot  // the deletion may have moved entries
             heap[0] = Entry(key: key, count: least.count &+ times, error: least.count)
-            index[key] = 0
+            heapSlot[0] = Int32(free)
+            table[free] = 1
             siftDown(0)
         }
+    }
+
+    @inline(__always)
+    private static func hash(_ key: ResourceKey) -> Int {
+        var x = key.high ^ ((UInt64(key.low) << 3 | UInt64(key.type.rawValue)) &* 0x9E37_79B9_7F4A_7C15)
+        x ^= x >> 33
+        x = x &* 0xFF51_AFD7_ED55_8CCD
+        x ^= x >> 33
+        return Int(truncatingIfNeeded: x)
+    }
+
+    /// The table slot holding `key`, or the empty slot where it would go.
+    @inline(__always)
+    private func find(_ key: ResourceKey) -> (slot: Int, found: Bool) {
+        var i = Self.hash(key) & mask
+        while true {
+            let t = table[i]
+            if t == 0 { return (i, false) }
+            if heap[Int(t) - 1].key == key { return (i, true) }
+            i = (i + 1) & mask
+        }
+    }
+
+    private mutating func append(_ e: Entry, slot: Int) {
+        heap.append(e)
+        heapSlot.append(Int32(slot))
+        table[slot] = Int32(heap.count)
+    }
+
+    /// Empties `slot` and moves later entries of its probe run back (Knuth's algorithm R for
+    /// linear probing), so that every key stays reachable from its home slot.
+    private mutating func removeFromTable(slot: Int) {
+        var i = slot
+        var j = slot
+        while true {
+            j = (j + 1) & mask
+            let t = table[j]
+            if t == 0 { break }
+            let home = Self.hash(heap[Int(t) - 1].key) & mask
+            let stays = i <= j ? (home > i && home <= j) : (home > i || home <= j)
+            if !stays {
+                table[i] = t
+                heapSlot[Int(t) - 1] = Int32(i)
+                i = j
+            }
+        }
+        table[i] = 0
     }
 
     /// The ``k`` entries with the largest counts, largest first (ties: smaller error, then id).
@@ -143,8 +201,9 @@ struct TopResources: Sendable {
 
     private mutating func swapAt(_ a: Int, _ b: Int) {
         heap.swapAt(a, b)
-        index[heap[a].key] = a
-        index[heap[b].key] = b
+        heapSlot.swapAt(a, b)
+        table[Int(heapSlot[a])] = Int32(a + 1)
+        table[Int(heapSlot[b])] = Int32(b + 1)
     }
 
     // MARK: Snapshot
@@ -192,13 +251,11 @@ struct TopResources: Sendable {
             entries.sort { $0.count > $1.count }
             entries.removeLast(entries.count - t.capacity)
             for e in entries {
-                t.heap.append(e)
-                t.index[e.key] = t.heap.count - 1
+                t.append(e, slot: t.find(e.key).slot)
                 t.siftUp(t.heap.count - 1)
             }
         } else {
-            t.heap = entries
-            for (i, e) in entries.enumerated() { t.index[e.key] = i }
+            for e in entries { t.append(e, slot: t.find(e.key).slot) }
         }
         return t
     }

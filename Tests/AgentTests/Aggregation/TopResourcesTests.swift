@@ -92,4 +92,84 @@ struct TopResourcesTests {
                 == "0123456789abcdefabcdef01")
         #expect(Array("not-hex-0123456789abcdef".utf8).withUnsafeBytes { TopResources.ResourceKey(hex: $0, type: .file) } == nil)
     }
+
+    /// Space-Saving with a `Dictionary` for the index: the straightforward form of the algorithm,
+    /// to check the sketch's own open-addressing index (and its deletions) against.
+    struct ReferenceSketch {
+        let capacity: Int
+        var heap: [TopResources.Entry] = []
+        var index: [TopResources.ResourceKey: Int] = [:]
+
+        mutating func add(_ key: TopResources.ResourceKey) {
+            if let i = index[key] {
+                heap[i].count += 1
+                siftDown(i)
+            } else if heap.count < capacity {
+                heap.append(.init(key: key, count: 1, error: 0))
+                index[key] = heap.count - 1
+                siftUp(heap.count - 1)
+            } else {
+                let least = heap[0]
+                index[least.key] = nil
+                heap[0] = .init(key: key, count: least.count + 1, error: least.count)
+                index[key] = 0
+                siftDown(0)
+            }
+        }
+
+        mutating func siftUp(_ start: Int) {
+            var i = start
+            while i > 0, heap[i].count < heap[(i - 1) / 2].count { swap(i, (i - 1) / 2); i = (i - 1) / 2 }
+        }
+
+        mutating func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count, heap[l].count < heap[m].count { m = l }
+                if r < heap.count, heap[r].count < heap[m].count { m = r }
+                if m == i { return }
+                swap(i, m)
+                i = m
+            }
+        }
+
+        mutating func swap(_ a: Int, _ b: Int) {
+            heap.swapAt(a, b)
+            index[heap[a].key] = a
+            index[heap[b].key] = b
+        }
+    }
+
+    @Test("the sketch's own index gives the same counts as a Dictionary index under heavy eviction")
+    func indexMatchesReference() throws {
+        for (k, distinct) in [(2, 70), (5, 400), (10, 5_000)] {
+            var t = TopResources(k: k)
+            var ref = ReferenceSketch(capacity: t.capacity)
+            var rng = SplitMix(state: UInt64(distinct))
+            for step in 0..<60_000 {
+                // A skewed stream: half the adds from a few hot ids, the rest spread over `distinct` ids.
+                let n = step % 2 == 0 ? Int(rng.next() % 8) : Int(rng.next() % UInt64(distinct))
+                let type: ClowderClassification.ResourceType = n % 3 == 0 ? .dataset : .file
+                let key = try #require(Array(Self.id("f", n).utf8).withUnsafeBytes {
+                    TopResources.ResourceKey(hex: $0, type: type)
+                })
+                t.add(key)
+                ref.add(key)
+            }
+            let reference = ref.heap.sorted {
+                if $0.count != $1.count { return $0.count > $1.count }
+                if $0.error != $1.error { return $0.error < $1.error }
+                return ($0.key.high, $0.key.low, $0.key.type.rawValue) < ($1.key.high, $1.key.low, $1.key.type.rawValue)
+            }
+            #expect(t.top() == Array(reference.prefix(k)), "k \(k), \(distinct) ids")
+            // Every monitored key is still found: one more add of each raises exactly its own count.
+            for e in reference.prefix(k) {
+                var copy = t
+                copy.add(e.key)
+                #expect(copy.top().first { $0.key == e.key }?.count == e.count + 1)
+            }
+        }
+    }
 }
