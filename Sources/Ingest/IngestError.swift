@@ -18,10 +18,26 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What went wrong, naming the key, file, line or value.
     public var message: String
 
-    public init(_ code: Code, _ message: String) {
+    /// The error this one wraps (an `SQLiteError`, a ``SystemSupport`` failure, …), kept typed
+    /// for a caller that branches on it; its text is already in ``message``.
+    public var underlying: (any Error)?
+
+    /// - Parameters:
+    ///   - code: the kind of failure.
+    ///   - message: what happened; with `underlying`, the context before `: <underlying>`.
+    ///   - underlying: the error being wrapped, if any.
+    public init(_ code: Code, _ message: String = "", underlying: (any Error)? = nil) {
         self.code = code
-        self.message = message
+        self.underlying = underlying
+        if let underlying {
+            self.message = message.isEmpty ? "\(underlying)" : "\(message): \(underlying)"
+        } else {
+            self.message = message
+        }
     }
+
+    /// Equal when code and message are (the wrapped error's text is part of the message).
+    public static func == (a: IngestError, b: IngestError) -> Bool { a.code == b.code && a.message == b.message }
 
     public var description: String { "\(code.rawValue): \(message)" }
 }

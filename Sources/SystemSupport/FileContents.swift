@@ -39,7 +39,7 @@ package enum FileContents {
         while true {
             let n: Int
             do {
-                n = try syscall("read") { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+                n = try syscall("read") { chunk.withUnsafeMutableBytes { readFD(fd, $0.baseAddress, $0.count) } }
             } catch { throw .system(error) }
             if n == 0 { return bytes }
             guard bytes.count + n <= limit else { throw .tooLarge(limit: limit) }
@@ -58,5 +58,16 @@ package enum FileContents {
         var bytes = try read(path, limit: limit)
         while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { bytes.removeLast() }
         return bytes
+    }
+
+    /// `read(2)` (named apart from ``read(_:limit:)``).
+    private static func readFD(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+        #if canImport(Glibc)
+        Glibc.read(fd, buffer, count)
+        #elseif canImport(Musl)
+        Musl.read(fd, buffer, count)
+        #else
+        Darwin.read(fd, buffer, count)
+        #endif
     }
 }

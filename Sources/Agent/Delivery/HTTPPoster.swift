@@ -34,7 +34,7 @@ final class HTTPPoster {
 
     /// - Throws: ``DeliveryError`` `.http` when libcurl cannot be initialised.
     init(caFile: String?, verifyTLS: Bool, connectTimeout: Double) throws(DeliveryError) {
-        do { easy = try CurlEasy() } catch { throw DeliveryError(.http, "\(error)") }
+        do { easy = try CurlEasy() } catch { throw DeliveryError(.http, underlying: error) }
         self.caFile = caFile
         self.verifyTLS = verifyTLS
         self.connectTimeout = connectTimeout

@@ -87,7 +87,7 @@ public final class Spool: Sendable {
                 """)
             self.db = Mutex(db)
         } catch {
-            throw DeliveryError(.spool, "cannot open spool \(path): \(error)")
+            throw DeliveryError(.spool, "cannot open spool \(path)", underlying: error)
         }
         try refreshGauges()
     }
@@ -113,7 +113,7 @@ public final class Spool: Sendable {
         bodies.reserveCapacity(batches.count)
         for b in batches {
             do { bodies.append((b, try Gzip.compress(b.jsonBytes))) } catch {
-                throw DeliveryError(.compression, "\(error)")
+                throw DeliveryError(.compression, underlying: error)
             }
         }
         let dropped: [String]
@@ -142,7 +142,7 @@ public final class Spool: Sendable {
         } catch let e as DeliveryError {
             throw e
         } catch {
-            throw DeliveryError(.spool, "commit to \(path) failed: \(error)")
+            throw DeliveryError(.spool, "commit to \(path) failed", underlying: error)
         }
         stats.batchesSpooled.wrappingAdd(Int64(batches.count), ordering: .relaxed)
         stats.batchesDropped.wrappingAdd(Int64(dropped.count), ordering: .relaxed)
@@ -243,7 +243,7 @@ public final class Spool: Sendable {
         do {
             return try db.withLock { try body($0) }
         } catch {
-            throw DeliveryError(.spool, "\(what) in \(path) failed: \(error)")
+            throw DeliveryError(.spool, "\(what) in \(path) failed", underlying: error)
         }
     }
 

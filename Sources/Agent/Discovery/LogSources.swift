@@ -75,7 +75,7 @@ extension AgentConfiguration {
         let (text, origin, watched) = try nginxConfigText()
         let config: NginxConfig
         do { config = try NginxConfig(text: text, file: origin) } catch {
-            throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG: \(error)")
+            throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG", underlying: error)
         }
         let discovery = NginxLogDiscovery(config: config)
         guard !discovery.logs.isEmpty else {

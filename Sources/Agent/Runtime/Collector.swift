@@ -77,7 +77,7 @@ final class Collector: @unchecked Sendable {
         self.logger = logger
         let state: [StateKey: [UInt8]]
         do { state = try delivery?.loadState() ?? spool.loadState() } catch {
-            throw RuntimeError(.spool, "cannot read the saved state in \(configuration.spoolPath): \(error)")
+            throw RuntimeError(.spool, "cannot read the saved state in \(configuration.spoolPath)", underlying: error)
         }
         let window = Int64(configuration.windowSeconds) * 1_000_000_000
         nextStatsNanoseconds = (Self.wallNanoseconds() / window + 1) * window
@@ -117,7 +117,7 @@ final class Collector: @unchecked Sendable {
                 _ = try spool.commit(batches: [], state: callerState())
             }
         } catch {
-            throw RuntimeError(.spool, "cannot write the log positions to the spool \(configuration.spoolPath): \(error)")
+            throw RuntimeError(.spool, "cannot write the log positions to the spool \(configuration.spoolPath)", underlying: error)
         }
     }
 
@@ -211,7 +211,7 @@ final class Collector: @unchecked Sendable {
             failureBox.withLock { $0 = error }
         } catch {
             logger.critical("\(error)")
-            failureBox.withLock { $0 = RuntimeError(.spool, "\(error)") }
+            failureBox.withLock { $0 = RuntimeError(.spool, underlying: error) }
         }
     }
 
@@ -354,7 +354,7 @@ final class Collector: @unchecked Sendable {
                     try delivery.tick()
                 }
             } catch {
-                throw RuntimeError(.spool, "cannot write to the spool \(configuration.spoolPath): \(error)")
+                throw RuntimeError(.spool, "cannot write to the spool \(configuration.spoolPath)", underlying: error)
             }
             return
         }
@@ -367,7 +367,7 @@ final class Collector: @unchecked Sendable {
             do {
                 _ = try spool.commit(batches: [], state: callerState())
             } catch {
-                throw RuntimeError(.spool, "cannot write the state to \(configuration.spoolPath): \(error)")
+                throw RuntimeError(.spool, "cannot write the state to \(configuration.spoolPath)", underlying: error)
             }
             dirty = false
         }
@@ -386,33 +386,5 @@ final class Collector: @unchecked Sendable {
 
     static func wallNanoseconds() -> Int64 {
         SystemClock.wallNanoseconds()
-    }
-}
-
-extension AgentConfiguration {
-    /// The recommended format (`deploy/nginx/clowder_metrics.conf`): combined plus
-    /// `$request_time $upstream_response_time $connection $connection_requests $request_length`.
-    public static let clowderMetricsLogFormat = LogFormat.clowderMetricsString
-
-    /// The log format from `CLOWDER_METRICS_LOG_FORMAT`: `combined`, `clowder_metrics`,
-    /// a name defined in `CLOWDER_METRICS_NGINX_CONFIG`, or a format string.
-    /// - Throws: ``RuntimeError`` `.logFormat` naming the key and what is wrong.
-    public func resolvedLogFormat() throws -> LogFormat {
-        var formats: [String: LogFormat] = [:]
-        do {
-            if let path = nginxConfig {
-                let data: Data
-                do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                    throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG=\"\(path)\": cannot read this file (\(error))")
-                }
-                let config = try NginxConfig(text: String(decoding: data, as: UTF8.self), file: path)
-                formats.merge(config.logFormats) { _, new in new }
-            }
-            return try LogFormat.resolve(logFormat, formats: formats)
-        } catch let error as RuntimeError {
-            throw error
-        } catch {
-            throw RuntimeError(.logFormat, "CLOWDER_METRICS_LOG_FORMAT=\"\(logFormat)\": \(error)")
-        }
     }
 }

@@ -147,7 +147,7 @@ public enum HealthFile {
             guard access(path, R_OK) == 0 else { throw RuntimeError(.output, Errno.text(errno)) }
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw RuntimeError(.output, "cannot read the health file \(path): \(error)")
+            throw RuntimeError(.output, "cannot read the health file \(path)", underlying: error)
         }
         var out: [String: Double] = [:]
         for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.hasPrefix("#") {

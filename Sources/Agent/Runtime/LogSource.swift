@@ -34,7 +34,7 @@ final class LogSource {
                 pipeline = try AccessLogPipeline(configuration: pipelineConfiguration)
             }
         } catch {
-            throw RuntimeError(.logFormat, "\(setting): cannot use the saved aggregation state or the log format: \(error)")
+            throw RuntimeError(.logFormat, "\(setting): cannot use the saved aggregation state or the log format", underlying: error)
         }
         do {
             if let saved = state[Self.tailKey(spec.key)] {
@@ -43,7 +43,7 @@ final class LogSource {
                 tail = try LogTail(paths: spec.paths, options: configuration.logTailOptions)
             }
         } catch {
-            throw RuntimeError(.accessLog, "cannot tail \(setting): \(error)")
+            throw RuntimeError(.accessLog, "cannot tail \(setting)", underlying: error)
         }
         state[Self.tailKey(spec.key)] = nil
         state[Self.pipelineKey(spec.key)] = nil

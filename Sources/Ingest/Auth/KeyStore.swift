@@ -157,7 +157,7 @@ public final class KeyStore: Sendable {
     /// - Throws: ``IngestError`` `keysFile` naming the file and the system's reason.
     static func read(_ path: String) throws -> [UInt8] {
         do { return try FileContents.read(path, limit: 64 << 20) } catch {
-            throw IngestError(.keysFile, "cannot read keys file \(path): \(error)")
+            throw IngestError(.keysFile, "cannot read keys file \(path)", underlying: error)
         }
     }
 

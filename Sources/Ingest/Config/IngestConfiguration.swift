@@ -113,7 +113,7 @@ public struct IngestConfiguration: Sendable {
             do {
                 providers.append(try await EnvironmentVariablesProvider(environmentFilePath: FilePath(environmentFile)))
             } catch {
-                throw IngestError(.configuration, "cannot read the env file \(environmentFile): \(error)")
+                throw IngestError(.configuration, "cannot read the env file \(environmentFile)", underlying: error)
             }
         }
         return try IngestConfiguration(reader: ConfigReader(providers: providers))
