@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// The one error type of `Ingest`: a code and the context a person needs
 /// (the configuration key and value, the keys file and line, …).
 public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -18,22 +20,18 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What went wrong, naming the key, file, line or value.
     public var message: String
 
-    /// The error this one wraps (an `SQLiteError`, a ``SystemSupport`` failure, …), kept typed
-    /// for a caller that branches on it; its text is already in ``message``.
+    /// What caused it (the de-duplication or journal store's `SQLiteError`, a keys file's
+    /// `FileContents.Failure`), kept typed; the message already carries its text.
     public var underlying: (any Error)?
 
     /// - Parameters:
     ///   - code: the kind of failure.
-    ///   - message: what happened; with `underlying`, the context before `: <underlying>`.
-    ///   - underlying: the error being wrapped, if any.
+    ///   - message: what went wrong; followed by `: <cause>` when `underlying` is given.
+    ///   - underlying: the cause.
     public init(_ code: Code, _ message: String = "", underlying: (any Error)? = nil) {
         self.code = code
         self.underlying = underlying
-        if let underlying {
-            self.message = message.isEmpty ? "\(underlying)" : "\(message): \(underlying)"
-        } else {
-            self.message = message
-        }
+        self.message = wrappedMessage(message, underlying: underlying)
     }
 
     /// Equal when code and message are (the wrapped error's text is part of the message).

@@ -163,6 +163,9 @@ package final class CurlEasy {
     /// (Swift runs a static's initialiser once, thread-safely) before any handle is made.
     private static let globalInit: CURLcode = curl_global_init(3)
 
+    /// What a caller reports when ``init()`` failed and it has no handle.
+    package static let unavailable = "libcurl could not make a handle (curl_easy_init failed)"
+
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let state = TransferState()

@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// Why the agent cannot start or go on: the component and what to fix.
 public struct RuntimeError: Error, CustomStringConvertible, Sendable {
     /// Which part failed.
@@ -28,11 +30,7 @@ public struct RuntimeError: Error, CustomStringConvertible, Sendable {
     public init(_ code: Code, _ message: String = "", underlying: (any Error)? = nil) {
         self.code = code
         self.underlying = underlying
-        if let underlying {
-            self.message = message.isEmpty ? "\(underlying)" : "\(message): \(underlying)"
-        } else {
-            self.message = message
-        }
+        self.message = wrappedMessage(message, underlying: underlying)
     }
 
     public var description: String { message }

@@ -72,7 +72,7 @@ final class HTTPClient: Sendable {
         _ easy: CurlEasy?, url: String, headers: [String], body: [UInt8], basicAuth: String?, timeout: Double,
         connectTimeout: Double
     ) throws(SinkError) -> HTTPResponse {
-        guard let easy else { throw SinkError.retryable("curl_easy_init failed") }
+        guard let easy else { throw SinkError.retryable(CurlEasy.unavailable) }
         var request = CurlRequest(url: url, method: "POST", timeout: timeout)
         request.headers = headers
         request.body = body

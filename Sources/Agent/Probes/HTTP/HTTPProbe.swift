@@ -65,7 +65,7 @@ public final class HTTPProbe {
         guard let easy else {
             return HTTPResult(url: url, method: options.method, outcome: .connectionFailed, statusCode: nil,
                               phases: HTTPPhases(dns: 0, connect: 0, tls: 0, firstByte: 0, transfer: 0, total: 0),
-                              contentLength: 0, redirects: 0, message: "curl_easy_init failed")
+                              contentLength: 0, redirects: 0, message: CurlEasy.unavailable)
         }
         let t = easy.perform(request(stop: stop))
         kept = t.body

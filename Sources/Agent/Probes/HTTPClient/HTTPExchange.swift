@@ -54,7 +54,7 @@ final class HTTPExchange {
     ) -> Response {
         guard let easy else {
             return Response(status: 0, body: [], truncated: false, seconds: 0, bytesDown: 0, bytesUp: 0,
-                            failure: ("connection_failed", "curl_easy_init failed"))
+                            failure: ("connection_failed", CurlEasy.unavailable))
         }
         var request = CurlRequest(url: url, method: method, timeout: timeout)
         request.headers = headers.map { "\($0.0): \($0.1)" }
