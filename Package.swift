@@ -60,6 +60,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        // The boundary to the OS and to libcurl and zlib (no Foundation): the syscall funnel and `Errno`,
+        // the one libcurl easy handle, gzip, whole-file reads.
+        .target(name: "SystemSupport", dependencies: ["CCurl", "CZlib"], swiftSettings: swiftSettings),
         .target(
             name: "Broker",
             dependencies: ["CRabbitMQ", .product(name: "Logging", package: "swift-log")],
@@ -70,7 +73,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Parsers", "MetricsModel", "Storage", "CCurl", "CZlib",
+                "Parsers", "MetricsModel", "Storage", "SystemSupport", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -80,7 +83,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "clowder-agent",
-            dependencies: ["Agent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Agent", "SystemSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 
@@ -88,7 +91,7 @@ let package = Package(
         .target(
             name: "Sinks",
             dependencies: [
-                "MetricsModel", "Storage", "Broker", "CCurl",
+                "MetricsModel", "Storage", "Broker", "SystemSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -104,7 +107,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "MetricsModel", "Storage", "Broker", "Sinks", "CZlib",
+                "MetricsModel", "Storage", "Broker", "Sinks", "SystemSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -131,14 +134,15 @@ let package = Package(
                 "MetricsModel", "TestSupport", .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "AgentTests", dependencies: ["Agent", "Parsers", "MetricsModel", "TestSupport"],
+            name: "AgentTests", dependencies: ["Agent", "Parsers", "MetricsModel", "SystemSupport", "TestSupport"],
             exclude: ["Delivery/Support/receiver.py"], swiftSettings: swiftSettings),
-        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Broker", "MetricsModel", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SinksTests", dependencies: ["Sinks", "Broker", "MetricsModel", "SystemSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "Ingest", "Broker", "MetricsModel", "TestSupport",
+                "Ingest", "Broker", "MetricsModel", "SystemSupport", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

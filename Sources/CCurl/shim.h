@@ -1,5 +1,6 @@
 // Thin shim over libcurl: typed wrappers for the variadic curl_easy_setopt and
 // curl_easy_getinfo, which Swift cannot call. See https://curl.se/libcurl/c/.
+// Called from one place only: Sources/SystemSupport/CurlEasy.swift.
 #ifndef CLOWDER_CCURL_SHIM_H
 #define CLOWDER_CCURL_SHIM_H
 #include <curl/curl.h>
@@ -12,13 +13,9 @@ static inline CURLcode ccurl_easy_setopt_slist(CURL *h, CURLoption o, struct cur
 static inline CURLcode ccurl_easy_setopt_write_function(CURL *h, CURLoption o, curl_write_callback v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode ccurl_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode ccurl_easy_getinfo_off_t(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
-static inline CURLcode ccurl_easy_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode ccurl_easy_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode ccurl_easy_getinfo_certinfo(CURL *h, struct curl_certinfo **v) { return curl_easy_getinfo(h, CURLINFO_CERTINFO, v); }
-static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
-// MARK: delivery (Sources/Agent/Delivery/HTTPPoster.swift) — begin
 // CURLOPT_XFERINFOFUNCTION takes a function pointer: https://curl.se/libcurl/c/CURLOPT_XFERINFOFUNCTION.html
 static inline CURLcode ccurl_easy_setopt_xferinfo_function(CURL *h, curl_xferinfo_callback v) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, v); }
-// MARK: delivery — end
 #endif

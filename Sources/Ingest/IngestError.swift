@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// The one error type of `Ingest`: a code and the context a person needs
 /// (the configuration key and value, the keys file and line, …).
 public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -18,10 +20,22 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What went wrong, naming the key, file, line or value.
     public var message: String
 
-    public init(_ code: Code, _ message: String) {
+    /// What caused it (the de-duplication or journal store's `SQLiteError`, a keys file's
+    /// `FileContents.Failure`), kept typed; the message already carries its text.
+    public var underlying: (any Error)?
+
+    /// - Parameters:
+    ///   - code: the kind of failure.
+    ///   - message: what went wrong; followed by `: <cause>` when `underlying` is given.
+    ///   - underlying: the cause.
+    public init(_ code: Code, _ message: String = "", underlying: (any Error)? = nil) {
         self.code = code
-        self.message = message
+        self.underlying = underlying
+        self.message = wrappedMessage(message, underlying: underlying)
     }
+
+    /// Equal when code and message are (the wrapped error's text is part of the message).
+    public static func == (a: IngestError, b: IngestError) -> Bool { a.code == b.code && a.message == b.message }
 
     public var description: String { "\(code.rawValue): \(message)" }
 }

@@ -1,5 +1,6 @@
 import Logging
 import MetricsModel
+import SystemSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -139,15 +140,11 @@ public final class IngestService: Sendable {
     }
 
     static func wallSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        SystemClock.wallSeconds()
     }
 
     static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        SystemClock.monotonicSeconds()
     }
 
     /// The RFC 9421 `@target-uri` of a request: the configured public URL's
@@ -262,11 +259,11 @@ public final class IngestService: Sendable {
         var body = raw
         if auth.encoding == "gzip" {
             do {
-                body = try Gzip.inflate(body, limit: configuration.maxDecodedBytes)
+                body = try Gzip.decompress(body, limit: configuration.maxDecodedBytes)
             } catch {
                 switch error {
                 case .tooLarge(let limit): return fail(.tooLarge("the body inflates to more than \(limit) bytes"))
-                case .invalid: return fail(.invalidBody("Content-Encoding gzip, but the body is not valid gzip"))
+                case .invalid, .deflate: return fail(.invalidBody("Content-Encoding gzip, but the body is not valid gzip"))
                 }
             }
         } else if body.count > configuration.maxDecodedBytes {

@@ -3,6 +3,7 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// `clowder-agent health --env-file FILE [--ready]`: liveness (and readiness) of a running agent,
 /// from the health file it rewrites every 5 s, for a Kubernetes exec probe or systemd.
@@ -80,8 +81,6 @@ struct HealthCommand: AsyncParsableCommand {
     }
 
     static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        SystemClock.wallSeconds()
     }
 }

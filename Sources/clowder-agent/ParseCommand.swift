@@ -7,6 +7,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemSupport
 
 /// `clowder-agent parse FILE…`: one pass over access logs, like `goaccess` or `mtail --one_shot`.
 ///
@@ -110,21 +111,9 @@ struct ParseCommand: ParsableCommand {
     }
 
     private func readText(_ path: String) throws -> String {
-        guard let f = fopen(path, "rb") else {
-            throw ParseFailure("cannot open \(path): \(String(cString: strerror(errno)))")
+        do { return String(decoding: try FileContents.read(path, limit: 256 << 20), as: UTF8.self) } catch {
+            throw ParseFailure("cannot read \(path): \(error)")
         }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n > 0 { bytes += chunk[0..<n] }
-            if n < chunk.count {
-                if ferror(f) != 0 { throw ParseFailure("cannot read \(path): \(String(cString: strerror(errno)))") }
-                break
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

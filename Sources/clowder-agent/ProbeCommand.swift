@@ -5,6 +5,7 @@ import MetricsModel
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// `clowder-agent probe URL|HOST…`: one probe round per target, printed like
 /// `curl -w` or `ping` would, with each phase.
@@ -188,9 +189,7 @@ struct ProbeCommand: AsyncParsableCommand {
     }
 
     private func wallNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        SystemClock.wallNanoseconds()
     }
 }
 

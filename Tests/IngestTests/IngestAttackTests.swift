@@ -2,6 +2,7 @@ import Broker
 import Foundation
 import Ingest
 import MetricsModel
+import SystemSupport
 import TestSupport
 import Testing
 
@@ -86,7 +87,7 @@ struct IngestAttackTests {
             expectProblem(r, 400, "invalid-body", "10 001 points", mentions: "more than 10000")
             let long = String(repeating: "x", count: 300_000)
             let text = #"{"id":"a2","created":\#(nowMs),"agent":{"id":"web-1"},"points":[{"measurement":"m","time_ns":\#(nowNs),"fields":{"s":"\#(long)"}}]}"#
-            let body = Gzip.deflate(Array(text.utf8))
+            let body = try! Gzip.compress(Array(text.utf8))
             var headers = try signed(h, "/v1/batches", body, id: "a2")
             headers.append(("Content-Encoding", "gzip"))
             let r2 = try await h.send(.post, "/v1/batches", headers: headers, body: body)
@@ -95,7 +96,7 @@ struct IngestAttackTests {
             var fields: [String] = []
             for i in 0..<100 { fields.append(#""f\#(i)":"\#(String(repeating: "y", count: 10_000))""#) }
             let big = #"{"id":"a3","created":\#(nowMs),"agent":{"id":"web-1"},"points":[{"measurement":"m","time_ns":\#(nowNs),"fields":{\#(fields.joined(separator: ","))}}]}"#
-            let bigBody = Gzip.deflate(Array(big.utf8))
+            let bigBody = try! Gzip.compress(Array(big.utf8))
             var bigHeaders = try signed(h, "/v1/batches", bigBody, id: "a3")
             bigHeaders.append(("Content-Encoding", "gzip"))
             let r3 = try await h.send(.post, "/v1/batches", headers: bigHeaders, body: bigBody)
@@ -122,7 +123,7 @@ struct IngestAttackTests {
         // web-2 reuses agent-1's batch id: its own batch, not a duplicate, and published under its own key.
         var good2 = Batches.make(points: 2, events: 1, seed: 3, agent: Self.web2)
         good2.id = good1.id
-        let body2 = Gzip.deflate(good2.jsonBytes)
+        let body2 = try! Gzip.compress(good2.jsonBytes)
         var headers2 = try signed(h, "/v1/batches", body2, id: good2.id, keyID: "web-2", secret: Self.boundSecret)
         headers2.append(("Content-Encoding", "gzip"))
         let r2 = try await h.send(.post, "/v1/batches", headers: headers2, body: body2)

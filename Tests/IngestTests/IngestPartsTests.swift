@@ -4,7 +4,7 @@ import MetricsModel
 import TestSupport
 import Testing
 
-@Suite("Ingest parts: configuration, keys file, de-duplication store, gzip", .ownThreads)
+@Suite("Ingest parts: configuration, keys file, de-duplication store", .ownThreads)
 struct IngestPartsTests {
     func tempDir() throws -> URL {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("clowder-ingest-parts-\(UUID().uuidString)")
@@ -39,11 +39,11 @@ struct IngestPartsTests {
             _ = try await IngestConfiguration.load(environmentFile: env.path, environment: ["CLOWDER_INGEST_PORT": "http"])
         } throws: { e in
             let s = "\(e)"
-            return s.contains("CLOWDER_INGEST_PORT=http") && s.contains("expected an integer in 0...65535")
+            return s.contains(#"CLOWDER_INGEST_PORT="http": expected a whole number from 0 to 65535"#)
         }
         await #expect {
             _ = try await IngestConfiguration.load(environmentFile: env.path, environment: ["CLOWDER_INGEST_BROKER_URL": "rabbit:5672"])
-        } throws: { "\($0)".contains("CLOWDER_INGEST_BROKER_URL=rabbit:5672: expected amqp://") }
+        } throws: { "\($0)".contains(#"CLOWDER_INGEST_BROKER_URL="rabbit:5672": expected amqp://"#) }
         await #expect {
             _ = try await IngestConfiguration.load(environmentFile: nil, environment: [:])
         } throws: { "\($0)".contains("CLOWDER_INGEST_KEYS_FILE is not set") }
@@ -100,29 +100,5 @@ struct IngestPartsTests {
         #expect(try !s.contains("a", keyID: "k", now: 1010), "the oldest went first")
         try s.sweep(now: 5000)
         #expect(s.count == 0)
-    }
-
-    @Test("gzip: round trip, concatenated members, truncated, bomb limit")
-    func gzip() throws {
-        let text = Array(String(repeating: "clowder metrics ", count: 1000).utf8)
-        let z = Gzip.deflate(text)
-        #expect(z.count < text.count / 10)
-        #expect(try Gzip.inflate(z, limit: 1 << 20) == text)
-        #expect(try Gzip.inflate(z + Gzip.deflate(Array("!".utf8)), limit: 1 << 20) == text + Array("!".utf8))
-        #expect(throws: Gzip.Failure.self) { try Gzip.inflate(Array(z.dropLast(10)), limit: 1 << 20) }
-        #expect(throws: Gzip.Failure.self) { try Gzip.inflate(text, limit: 1 << 20) }
-        #expect(throws: Gzip.Failure.self) { try Gzip.inflate(z, limit: 1000) }
-        // Cross-check with the system's gzip: what it wrote, we read.
-        let d = try tempDir()
-        defer { try? FileManager.default.removeItem(at: d) }
-        let f = d.appendingPathComponent("t")
-        try Data(text).write(to: f)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        p.arguments = ["-k", f.path]
-        try p.run()
-        p.waitUntilExit()
-        let gz = try Data(contentsOf: d.appendingPathComponent("t.gz"))
-        #expect(try Gzip.inflate(Array(gz), limit: 1 << 20) == text)
     }
 }

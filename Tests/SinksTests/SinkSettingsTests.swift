@@ -41,7 +41,7 @@ import Testing
         #expect(s.maxDeliveries == 3)
         #expect {
             try SinkSettings(values: ["CLOWDER_SINK_MAX_DELIVERIES": "0", "CLOWDER_SINK_SQLITE_PATH": "/tmp/x.db"])
-        } throws: { "\($0)".contains("CLOWDER_SINK_MAX_DELIVERIES=\"0\": expected an integer in 1...1000000") }
+        } throws: { "\($0)".contains("CLOWDER_SINK_MAX_DELIVERIES=\"0\": expected a whole number from 1 to 1000000") }
     }
 
     @Test func everyProblemIsNamedWithKeyValueAndExpectation() throws {
@@ -55,10 +55,10 @@ import Testing
         } throws: { error in
             guard let e = error as? SinkError, e.code == .config else { return false }
             let lines = e.message.split(separator: "\n").map(String.init)
-            return lines.contains(#"CLOWDER_SINK_BATCH_SIZE="lots": expected an integer in 1...100000"#)
-                && lines.contains(#"CLOWDER_SINK_INFLUX_URL="127.0.0.1:8086": expected an http:// or https:// URL"#)
+            return lines.contains(#"CLOWDER_SINK_BATCH_SIZE="lots": expected a whole number from 1 to 100000"#)
+                && lines.contains(#"CLOWDER_SINK_INFLUX_URL="127.0.0.1:8086": expected an absolute http or https URL, e.g. http://host:port/path"#)
                 && lines.contains { $0.hasPrefix("CLOWDER_SINK_GA4_MEASUREMENT_ID=(missing): expected") }
-                && lines.contains(#"CLOWDER_SINK_GA4_API_SECRET_FILE="/nonexistent/secret": expected a readable, non-empty file holding the secret"#)
+                && lines.contains(#"CLOWDER_SINK_GA4_API_SECRET_FILE="/nonexistent/secret": expected a readable, non-empty file holding the secret (No such file or directory)"#)
                 && lines.contains { $0.hasPrefix("CLOWDER_SINK_MYSTERY_TYPE=(missing): expected one of influx") }
         }
     }

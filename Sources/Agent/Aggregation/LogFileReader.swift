@@ -5,18 +5,19 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemSupport
 
 /// Reads a file's lines with large `read(2)` calls into one reusable buffer; no `String` per line.
 /// A gzip-compressed file (a rotated `access.log.2.gz`, known by its magic bytes 1f 8b) is read
 /// through zlib's `gzread`.
 enum LogFileReader {
     /// Calls `body` with each line (without `\n`; a final line without `\n` included).
-    /// - Throws: ``AggregationError`` `.file` with the path and `strerror` (or zlib's message) when
+    /// - Throws: ``AggregationError`` `.file` with the path and the system's text (or zlib's message) when
     ///   the file cannot be opened, read or decompressed.
     static func forEachLine(path: String, chunk: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) -> Void) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw AggregationError(.file, "cannot open \(path): \(String(cString: strerror(errno)))", key: path)
+            throw AggregationError(.file, "cannot open \(path): \(Errno.text(errno))", key: path)
         }
         var magic: (UInt8, UInt8) = (0, 0)
         let gzipped = pread(fd, &magic, 2, 0) == 2 && magic == (0x1f, 0x8b)
@@ -55,7 +56,7 @@ enum LogFileReader {
             let n = try readMore(buffer + filled, capacity - filled)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw AggregationError(.file, "cannot read \(path): \(String(cString: strerror(errno)))", key: path)
+                throw AggregationError(.file, "cannot read \(path): \(Errno.text(errno))", key: path)
             }
             if n == 0 {
                 if filled > 0 { body(UnsafeRawBufferPointer(start: buffer, count: filled)) }

@@ -8,6 +8,7 @@ import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 extension AgentConfiguration {
     /// Loads and validates the configuration.
@@ -123,45 +124,32 @@ struct Values {
         (raw(name) ?? "").split(separator: ",").map { $0.trimmingBlanks }.filter { !$0.isEmpty }
     }
 
-    func int(_ name: String, _ range: ClosedRange<Int>, unit: String) throws -> Int {
+    /// The value of `name` checked by `check` (SystemSupport's ``SettingValue``, the wording the
+    /// three programs share); an empty value is checked as "".
+    func checked<T>(_ name: String, _ check: (String) throws(SettingValue.Invalid) -> T) throws(ConfigError) -> T {
         let v = raw(name) ?? ""
-        guard let i = Int(v), range.contains(i) else {
-            throw fail(name, v, "expected a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return i
+        do { return try check(v) } catch { throw fail(name, v, "\(error)") }
+    }
+
+    func int(_ name: String, _ range: ClosedRange<Int>, unit: String) throws -> Int {
+        try checked(name) { v throws(SettingValue.Invalid) in try SettingValue.integer(v, in: range, unit: unit) }
     }
 
     func int64(_ name: String, _ range: ClosedRange<Int64>, unit: String) throws -> Int64 {
-        let v = raw(name) ?? ""
-        guard let i = Int64(v), range.contains(i) else {
-            throw fail(name, v, "expected a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return i
+        try checked(name) { v throws(SettingValue.Invalid) in try SettingValue.integer(v, in: range, unit: unit) }
     }
 
     func seconds(_ name: String, _ range: ClosedRange<Double>) throws -> Double {
-        let v = raw(name) ?? ""
-        guard let d = Double(v), d.isFinite, range.contains(d) else {
-            throw fail(name, v, "expected a number of seconds from \(range.lowerBound) to \(range.upperBound), e.g. \(range.lowerBound < 1 ? "0.5" : "30")")
-        }
-        return d
+        try checked(name) { v throws(SettingValue.Invalid) in try SettingValue.seconds(v, in: range) }
     }
 
     func bool(_ name: String) throws -> Bool {
-        let v = (raw(name) ?? "").lowercased()
-        switch v {
-        case "true", "yes", "1", "on": return true
-        case "false", "no", "0", "off": return false
-        default: throw fail(name, v, "expected true or false")
-        }
+        try checked(name) { v throws(SettingValue.Invalid) in try SettingValue.boolean(v) }
     }
 
     func url(_ name: String, schemes: [String]) throws -> String? {
-        guard let v = raw(name) else { return nil }
-        guard let u = URL(string: v), let s = u.scheme?.lowercased(), schemes.contains(s), u.host?.isEmpty == false else {
-            throw fail(name, v, "expected an absolute \(schemes.joined(separator: " or ")) URL, e.g. \(schemes[0])://host:port/path")
-        }
-        return v
+        guard raw(name) != nil else { return nil }
+        return try checked(name) { v throws(SettingValue.Invalid) in try SettingValue.url(v, schemes: schemes) }
     }
 
     mutating func build() throws -> AgentConfiguration {
@@ -204,7 +192,7 @@ struct Values {
                                   expected: "INGEST_URL is set, so the agent needs API_KEY_FILE: a file holding its secret")
             }
             guard access(keyFile, R_OK) == 0 else {
-                throw fail("API_KEY_FILE", keyFile, "cannot read this file (\(String(cString: strerror(errno)))); it must hold the agent's secret")
+                throw fail("API_KEY_FILE", keyFile, "cannot read this file (\(Errno.text(errno))); it must hold the agent's secret")
             }
             var st = stat()
             guard stat(keyFile, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
@@ -215,7 +203,7 @@ struct Values {
             }
         }
         if let ca = raw("CA_FILE"), access(ca, R_OK) != 0 {
-            throw fail("CA_FILE", ca, "cannot read this file (\(String(cString: strerror(errno))))")
+            throw fail("CA_FILE", ca, "cannot read this file (\(Errno.text(errno)))")
         }
         let level = (raw("LOG_LEVEL") ?? "info").lowercased()
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {

@@ -43,14 +43,14 @@ extension AgentConfiguration {
                                                    prefixes: q.prefixes, timeout: httpTimeoutSeconds)
                 jobs.append(RabbitMQQueueJob(probe: probe, identity: identity, logger: logger))
             } catch {
-                throw RuntimeError(.probe, "\(error)")
+                throw RuntimeError(.probe, underlying: error)
             }
         }
         if let j = journey {
             do {
                 jobs.append(JourneyJob(probe: try JourneyProbe(settings: j), identity: identity, logger: logger))
             } catch {
-                throw RuntimeError(.probe, "\(error)")
+                throw RuntimeError(.probe, underlying: error)
             }
         }
         return jobs

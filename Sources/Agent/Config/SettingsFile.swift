@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// The agent's settings file, checked line by line before its values are read.
 ///
@@ -34,12 +35,10 @@ public struct SettingsFile: Sendable {
     public init(path: String) throws {
         let text: String
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            text = String(decoding: data, as: UTF8.self)
+            text = String(decoding: try FileContents.read(path), as: UTF8.self)
         } catch {
-            // The system's reason (`No such file or directory`, `Permission denied`), not Foundation's error dump.
-            let reason = access(path, R_OK) == 0 ? "\(error)" : String(cString: strerror(errno))
-            throw ConfigError(.unreadableFile, source: path, expected: "cannot read the settings file: \(reason)")
+            // The system's reason (`No such file or directory`, `Permission denied`).
+            throw ConfigError(.unreadableFile, source: path, expected: "cannot read the settings file: \(error)")
         }
         try self.init(path: path, text: text)
     }

@@ -19,14 +19,14 @@ import Synchronization
 /// // each turn of the loop (e.g. every second, or after each read):
 /// let closed = pipeline.takeClosed()
 /// try delivery.submit(points: closed.points, events: closed.events,
-///                     state: ["logtail": checkpoints, "aggregator": pipeline.snapshot()])
+///                     state: [.logTail(source: ""): checkpoints, .pipeline(source: ""): pipeline.snapshot()])
 /// // at SIGTERM:
 /// let last = pipeline.closeAll()
 /// let left = try await delivery.shutdown(points: last.points, events: last.events, state: [...])
 /// ```
 public final class Delivery: Sendable {
     /// The state key under which the batcher's open batch is stored.
-    public static let batcherStateKey = "delivery.batcher"
+    public static let batcherStateKey = StateKey.batcher
 
     /// The settings in use.
     public let configuration: DeliveryConfiguration
@@ -66,7 +66,7 @@ public final class Delivery: Sendable {
 
     /// The state blobs last committed, without the batcher's own key.
     /// - Throws: ``DeliveryError`` `.spool`.
-    public func loadState() throws(DeliveryError) -> [String: [UInt8]] {
+    public func loadState() throws(DeliveryError) -> [StateKey: [UInt8]] {
         var s = try spool.loadState()
         s[Self.batcherStateKey] = nil
         return s
@@ -87,7 +87,7 @@ public final class Delivery: Sendable {
     /// - Throws: ``DeliveryError``; then nothing is written and the items stay in the open batch.
     @discardableResult
     public func submit(
-        points: [Point] = [], events: [ClowderEvent] = [], state: [String: [UInt8]] = [:],
+        points: [Point] = [], events: [ClowderEvent] = [], state: [StateKey: [UInt8]] = [:],
         now: Int64 = Batcher.nowMilliseconds()
     ) throws(DeliveryError) -> Int {
         try batcher.withLock { (b: inout Batcher) throws(DeliveryError) -> Int in
@@ -129,7 +129,7 @@ public final class Delivery: Sendable {
     /// - Returns: batches left in the spool (sent at the next start).
     /// - Throws: ``DeliveryError`` when the final commit fails.
     public func shutdown(
-        points: [Point] = [], events: [ClowderEvent] = [], state: [String: [UInt8]] = [:], grace: Duration? = nil
+        points: [Point] = [], events: [ClowderEvent] = [], state: [StateKey: [UInt8]] = [:], grace: Duration? = nil
     ) async throws(DeliveryError) -> Int {
         let now = Batcher.nowMilliseconds()
         try batcher.withLock { (b: inout Batcher) throws(DeliveryError) in

@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// The error of the delivery stage (batching, spool, forwarding): a code and
 /// the context a person needs (the file, the URL, the SQL or zlib detail).
 public struct DeliveryError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -18,13 +20,22 @@ public struct DeliveryError: Error, CustomStringConvertible, Sendable, Equatable
     /// What happened, naming the file, key or call.
     public var message: String
 
+    /// The wrapped cause (an `SQLiteError` of the spool, a `Gzip.Failure`, a `CurlFailure`), kept
+    /// typed; its text is already in ``message``.
+    public var underlying: (any Error)?
+
     /// - Parameters:
     ///   - code: the kind of failure.
-    ///   - message: the context: file, key, SQL or library message.
-    public init(_ code: Code, _ message: String) {
+    ///   - message: the context (file, key, SQL); with `underlying`, what comes before `: <cause>`.
+    ///   - underlying: the cause, if any.
+    public init(_ code: Code, _ message: String = "", underlying: (any Error)? = nil) {
         self.code = code
-        self.message = message
+        self.underlying = underlying
+        self.message = wrappedMessage(message, underlying: underlying)
     }
+
+    /// Same code, same message (the cause's text is in the message).
+    public static func == (a: DeliveryError, b: DeliveryError) -> Bool { a.code == b.code && a.message == b.message }
 
     public var description: String { "delivery \(code.rawValue) error: \(message)" }
 }

@@ -7,6 +7,7 @@ import Glibc
 import Logging
 import MetricsModel
 import Synchronization
+import SystemSupport
 
 /// Sends spooled batches to the ingest, one at a time, oldest first, on its
 /// own thread: `POST <ingest>/v1/batches` over libcurl with the gzip body and
@@ -62,7 +63,8 @@ public final class Forwarder: Sendable {
     {
         let url = configuration.ingestURL
         guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
-            throw DeliveryError(.configuration, "CLOWDER_METRICS_INGEST_URL=\(url): expected an http:// or https:// URL")
+            throw DeliveryError(.configuration, SettingValue.message(
+                key: "CLOWDER_METRICS_INGEST_URL", value: url, expected: "an absolute http or https URL, e.g. http://host:port/path"))
         }
         let secret = try Self.readSecret(configuration.apiKeyFile)
         guard !configuration.apiKeyID.isEmpty else {
@@ -210,7 +212,7 @@ public final class Forwarder: Sendable {
             if let ra = outcome.retryAfter, let seconds = HTTPPoster.retryAfterSeconds(ra, now: wall) {
                 delay = min(seconds, configuration.retryAfterMax)
             } else {
-                delay = Self.backoff(failures: failures, initial: configuration.retryInitial, cap: configuration.retryMax)
+                delay = Backoff.delay(failures: failures, initial: configuration.retryInitial, cap: configuration.retryMax)
             }
             let reason = status == 0 ? (outcome.error ?? "no response") : "HTTP \(status)"
             let metadata: Logger.Metadata = [
@@ -224,12 +226,6 @@ public final class Forwarder: Sendable {
             delay = max(delay, 0.001)
             control.withLock { $0.notBefore = Self.monotonic() + delay }
         }
-    }
-
-    /// Full-jitter backoff: uniform in 0…min(cap, initial · 2^(failures−1)) seconds.
-    static func backoff(failures: Int, initial: Double, cap: Double) -> Double {
-        let ceiling = min(cap, initial * pow(2, Double(min(failures, 62) - 1)))
-        return ceiling > 0 ? Double.random(in: 0...ceiling) : 0
     }
 
     /// The problem document (RFC 9457 §3: `type`, `title`, `status`, `detail`,
@@ -247,32 +243,14 @@ public final class Forwarder: Sendable {
         return text.isEmpty ? "\(outcome.status) (empty body)" : "\(outcome.status) \(text)"
     }
 
-    /// The secret: the file's bytes without trailing whitespace.
+    /// The secret: the file's bytes without trailing whitespace (``SettingValue/secretFile(_:)``).
     static func readSecret(_ path: String) throws(DeliveryError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw DeliveryError(
-                .configuration, "CLOWDER_METRICS_API_KEY_FILE=\(path): cannot open: \(String(cString: strerror(errno)))")
+        do { return try SettingValue.secretFile(path) } catch {
+            throw DeliveryError(.configuration, SettingValue.message(key: "CLOWDER_METRICS_API_KEY_FILE", value: path, expected: error.expected))
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-            if bytes.count > 1 << 16 { throw DeliveryError(.configuration, "CLOWDER_METRICS_API_KEY_FILE=\(path): larger than 64 KiB") }
-        }
-        while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { bytes.removeLast() }
-        guard !bytes.isEmpty else {
-            throw DeliveryError(.configuration, "CLOWDER_METRICS_API_KEY_FILE=\(path): empty; expected the shared secret")
-        }
-        return bytes
     }
 
     static func monotonic() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        SystemClock.monotonicSeconds()
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import MetricsModel
 import Storage
+import SystemSupport
 import Synchronization
 
 /// The durable queue between the batcher and the forwarder: an SQLite
@@ -31,7 +32,7 @@ import Synchronization
 /// ```swift
 /// let spool = try Spool(path: "/var/lib/clowder-metrics/spool.db", maxBytes: 64 << 20)
 /// let state = try spool.loadState()            // after a restart: checkpoints, snapshots
-/// try spool.commit(batches: closed, state: ["logtail": checkpoints, "aggregator": snapshot])
+/// try spool.commit(batches: closed, state: [.logTail(source: ""): checkpoints, .pipeline(source: ""): snapshot])
 /// ```
 public final class Spool: Sendable {
     /// The database file.
@@ -86,7 +87,7 @@ public final class Spool: Sendable {
                 """)
             self.db = Mutex(db)
         } catch {
-            throw DeliveryError(.spool, "cannot open spool \(path): \(error)")
+            throw DeliveryError(.spool, "cannot open spool \(path)", underlying: error)
         }
         try refreshGauges()
     }
@@ -102,15 +103,19 @@ public final class Spool: Sendable {
     /// (``DeliveryStats/batchesDropped``); a batch larger than the whole bound is dropped itself.
     /// - Parameters:
     ///   - batches: closed batches, oldest first; may be empty (state only).
-    ///   - state: key → blob, replacing the stored blob of each key given.
+    ///   - state: key (``StateKey``) → blob, replacing the stored blob of each key given.
     /// - Returns: the ids of batches dropped to make room.
     /// - Throws: ``DeliveryError`` (`.spool` for SQLite, `.compression` for zlib);
     ///   nothing is written then.
     @discardableResult
-    public func commit(batches: [Batch], state: [String: [UInt8]]) throws(DeliveryError) -> [String] {
+    public func commit(batches: [Batch], state: [StateKey: [UInt8]]) throws(DeliveryError) -> [String] {
         var bodies: [(batch: Batch, body: [UInt8])] = []
         bodies.reserveCapacity(batches.count)
-        for b in batches { bodies.append((b, try Gzip.compress(b.jsonBytes))) }
+        for b in batches {
+            do { bodies.append((b, try Gzip.compress(b.jsonBytes))) } catch {
+                throw DeliveryError(.compression, underlying: error)
+            }
+        }
         let dropped: [String]
         do {
             dropped = try db.withLock { db in
@@ -118,7 +123,7 @@ public final class Spool: Sendable {
                     for (key, value) in state.sorted(by: { $0.key < $1.key }) {
                         try db.run(
                             "INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                            .text(key), .blob(value))
+                            .text(key.rawValue), .blob(value))
                     }
                     let incoming = bodies.reduce(Int64(0)) { $0 + Self.estimate($1.body.count) }
                     var dropped = try Self.makeRoom(db, for: incoming, within: maxBytes)
@@ -137,7 +142,7 @@ public final class Spool: Sendable {
         } catch let e as DeliveryError {
             throw e
         } catch {
-            throw DeliveryError(.spool, "commit to \(path) failed: \(error)")
+            throw DeliveryError(.spool, "commit to \(path) failed", underlying: error)
         }
         stats.batchesSpooled.wrappingAdd(Int64(batches.count), ordering: .relaxed)
         stats.batchesDropped.wrappingAdd(Int64(dropped.count), ordering: .relaxed)
@@ -150,11 +155,11 @@ public final class Spool: Sendable {
 
     /// Every state blob, by key, as last committed.
     /// - Throws: ``DeliveryError`` `.spool`.
-    public func loadState() throws(DeliveryError) -> [String: [UInt8]] {
+    public func loadState() throws(DeliveryError) -> [StateKey: [UInt8]] {
         try withDB("load state") { db in
-            var out: [String: [UInt8]] = [:]
+            var out: [StateKey: [UInt8]] = [:]
             for row in try db.query("SELECT key, value FROM state") {
-                if let k = row[0].text { out[k] = row[1].blob ?? [] }
+                if let k = row[0].text { out[StateKey(rawValue: k)] = row[1].blob ?? [] }
             }
             return out
         }
@@ -238,7 +243,7 @@ public final class Spool: Sendable {
         do {
             return try db.withLock { try body($0) }
         } catch {
-            throw DeliveryError(.spool, "\(what) in \(path) failed: \(error)")
+            throw DeliveryError(.spool, "\(what) in \(path) failed", underlying: error)
         }
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// Runs a program (no shell) and collects what it writes, for `nginx -T`.
 ///
@@ -21,7 +22,7 @@ struct CommandOutput {
         precondition(!arguments.isEmpty)
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
         guard pipe(&out) == 0, pipe(&err) == 0 else {
-            throw RuntimeError(.logFormat, "cannot make a pipe for \(arguments[0]): \(String(cString: strerror(errno)))")
+            throw RuntimeError(.logFormat, "cannot make a pipe for \(arguments[0]): \(Errno.text(errno))")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -39,22 +40,19 @@ struct CommandOutput {
         guard rc == 0 else {
             close(out[0])
             close(err[0])
-            throw RuntimeError(.logFormat, "cannot run \(arguments[0]): \(String(cString: strerror(rc)))")
+            throw RuntimeError(.logFormat, "cannot run \(arguments[0]): \(Errno.text(rc))")
         }
         var result = CommandOutput(status: 0, stdout: [], stderr: [])
         var fds = [pollfd(fd: out[0], events: Int16(POLLIN), revents: 0), pollfd(fd: err[0], events: Int16(POLLIN), revents: 0)]
         var chunk = [UInt8](repeating: 0, count: 65536)
         var open = 2
         while open > 0 {
-            if poll(&fds, 2, -1) < 0 {
-                if errno == EINTR { continue }
-                break
-            }
+            guard (try? syscall("poll") { poll(&fds, 2, -1) }) != nil else { break }
             for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
-                let n = read(fds[i].fd, &chunk, chunk.count)
+                let n = (try? syscall("read") { read(fds[i].fd, &chunk, chunk.count) }) ?? -1
                 if n > 0 {
                     if i == 0 { result.stdout += chunk[0..<n] } else { result.stderr += chunk[0..<n] }
-                } else if n == 0 || errno != EINTR {
+                } else {
                     close(fds[i].fd)
                     fds[i].fd = -1
                     open -= 1
@@ -63,7 +61,7 @@ struct CommandOutput {
         }
         for f in fds where f.fd >= 0 { close(f.fd) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        _ = try? syscall("waitpid") { waitpid(pid, &status, 0) }
         // WIFEXITED / WEXITSTATUS / WTERMSIG (sys/wait.h macros, not imported into Swift).
         result.status = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         return result

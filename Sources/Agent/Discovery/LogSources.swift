@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 #endif
 import Parsers
+import SystemSupport
 
 /// One set of access logs tailed with one format: a LogTail and an aggregation pipeline of the
 /// collector.
@@ -60,19 +61,9 @@ extension AgentConfiguration {
             let text = String(decoding: r.stdout, as: UTF8.self)
             return (text, "`\(shown)`", NginxConfig.configurationFilesListed(in: text))
         }
-        guard let f = fopen(setting, "rb") else {
-            throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG=\"\(setting)\": cannot read this file (\(String(cString: strerror(errno))))")
-        }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n > 0 { bytes += chunk[0..<n] }
-            if n < chunk.count { break }
-        }
-        if ferror(f) != 0 {
-            throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG=\"\(setting)\": cannot read this file (\(String(cString: strerror(errno))))")
+        let bytes: [UInt8]
+        do { bytes = try FileContents.read(setting) } catch {
+            throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG=\"\(setting)\": cannot read this file (\(error))")
         }
         return (String(decoding: bytes, as: UTF8.self), setting, [setting])
     }
@@ -84,7 +75,7 @@ extension AgentConfiguration {
         let (text, origin, watched) = try nginxConfigText()
         let config: NginxConfig
         do { config = try NginxConfig(text: text, file: origin) } catch {
-            throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG: \(error)")
+            throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG", underlying: error)
         }
         let discovery = NginxLogDiscovery(config: config)
         guard !discovery.logs.isEmpty else {

@@ -1,16 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// The few POSIX calls LogTail makes (`stat`, `open`, `pread`, `glob`,
 /// `readdir`), each returning `errno` instead of throwing, so the caller
 /// decides whether a failure is fatal (at the start) or counted (later).
+/// Failures are SystemSupport's ``Errno`` (the call's name and `errno`).
 enum FileSystem {
-    /// A failed call's `errno`.
-    struct Errno: Error {
-        var code: Int32
-        init(_ code: Int32) { self.code = code }
-    }
 
     /// What LogTail needs from `struct stat`.
     struct Status: Equatable {
@@ -37,27 +34,22 @@ enum FileSystem {
 
     static func status(path: String) -> Result<Status, Errno> {
         var st = stat()
-        return stat(path, &st) == 0 ? .success(Status(st)) : .failure(Errno(errno))
+        return stat(path, &st) == 0 ? .success(Status(st)) : .failure(.current("stat"))
     }
 
     static func status(fd: Int32) -> Result<Status, Errno> {
         var st = stat()
-        return fstat(fd, &st) == 0 ? .success(Status(st)) : .failure(Errno(errno))
+        return fstat(fd, &st) == 0 ? .success(Status(st)) : .failure(.current("fstat"))
     }
 
     /// `open(path, O_RDONLY | O_CLOEXEC)`.
     static func openForReading(_ path: String) -> Result<Int32, Errno> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        return fd >= 0 ? .success(fd) : .failure(Errno(errno))
+        Result { () throws(Errno) in try syscall("open") { open(path, O_RDONLY | O_CLOEXEC) } }
     }
 
     /// `pread(2)`, retried on `EINTR`. Returns bytes read (0 at the end) or `-errno`.
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) -> Int {
-        while true {
-            let n = pread(fd, buffer, count, off_t(offset))
-            if n >= 0 { return n }
-            if errno != EINTR { return -Int(errno) }
-        }
+        do { return try syscall("pread") { pread(fd, buffer, count, off_t(offset)) } } catch { return -Int(error.code) }
     }
 
     /// Up to `count` first bytes of the file (fewer when it is shorter).
@@ -120,9 +112,9 @@ enum FileSystem {
         case GLOB_NOMATCH:
             return .success([])
         case GLOB_NOSPACE:
-            return .failure(Errno(ENOMEM))
+            return .failure(Errno(code: ENOMEM, function: "glob"))
         default:
-            return .failure(Errno(EIO))
+            return .failure(Errno(code: EIO, function: "glob"))
         }
     }
 

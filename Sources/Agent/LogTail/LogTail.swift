@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// Follows log files (NGINX access logs) through rotation and hands out each
 /// complete line once, as raw bytes.
@@ -253,7 +254,7 @@ public final class LogTail: @unchecked Sendable {
                 if start {
                     switch FileSystem.status(path: fixed) {
                     case .failure(let e): throw LogTailError(code: .cannotOpen, path: pattern, errno: e.code,
-                                                             detail: "directory \(fixed): \(String(cString: strerror(e.code)))")
+                                                             detail: "directory \(fixed): \(Errno.text(e.code))")
                     case .success(let st) where !st.isDirectory:
                         throw LogTailError(code: .cannotOpen, path: pattern, errno: ENOTDIR,
                                            detail: "\(fixed) is not a directory")

@@ -1,9 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// An error from ``LogTail``: the path it concerns and, for a failed system
-/// call, the `errno` and its text (`strerror(3)`).
+/// call, the `errno` and its text (``Errno/text``).
 ///
 /// Thrown by ``LogTail/init(paths:options:checkpoints:)`` when a configured
 /// path cannot be followed (the CLI turns it into a non-zero exit at start),
@@ -32,7 +33,7 @@ public struct LogTailError: Error, CustomStringConvertible, Sendable, Equatable 
     /// Extra detail (the system's text for `errno`, or what is wrong with the data).
     public var detail: String
 
-    /// Creates an error; `detail` defaults to `strerror(errno)` when `errno` is given.
+    /// Creates an error; `detail` defaults to the system's text for `errno` when `errno` is given.
     public init(code: Code, path: String, errno: Int32? = nil, detail: String? = nil) {
         self.code = code
         self.path = path
@@ -40,7 +41,7 @@ public struct LogTailError: Error, CustomStringConvertible, Sendable, Equatable 
         if let detail {
             self.detail = detail
         } else if let errno {
-            self.detail = String(cString: strerror(errno))
+            self.detail = Errno.text(errno)
         } else {
             self.detail = ""
         }

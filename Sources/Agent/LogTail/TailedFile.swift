@@ -67,16 +67,9 @@ final class TailedFile {
 
     deinit { close(fd) }
 
-    var isCopy: Bool { if case .copy = role { true } else { false } }
-
     var checkpoint: FileCheckpoint {
         FileCheckpoint(device: device, inode: inode, fingerprintLength: prefix.count,
                        fingerprint: Fingerprint.hash(prefix), offset: lineOffset, path: path)
-    }
-
-    /// Whether the file starts with the bytes a checkpoint's fingerprint covers.
-    func matches(_ c: FileCheckpoint) -> Bool {
-        prefix.count >= c.fingerprintLength && Fingerprint.hash(prefix.prefix(c.fingerprintLength)) == c.fingerprint
     }
 
     /// Forgets the position: read again from `offset` on the next poll.

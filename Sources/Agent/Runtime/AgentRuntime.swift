@@ -62,7 +62,7 @@ public final class AgentRuntime: Service, Sendable {
                 spool = try Spool(path: configuration.spoolPath, maxBytes: configuration.spoolMaxBytes)
             }
         } catch {
-            throw RuntimeError(.spool, "cannot open the spool \(configuration.spoolPath) (CLOWDER_METRICS_SPOOL_PATH): \(error)")
+            throw RuntimeError(.spool, "cannot open the spool \(configuration.spoolPath) (CLOWDER_METRICS_SPOOL_PATH)", underlying: error)
         }
         extraJobs = try configuration.extraProbeJobs(logger: logger)
         let output = configuration.ingestURL == nil ? try JSONLinesOutput(path: configuration.outputFile) : nil
@@ -127,7 +127,7 @@ public final class AgentRuntime: Service, Sendable {
                 }
             } catch {
                 logger.critical("cannot spool the last windows: \(error)")
-                throw RuntimeError(.spool, "cannot spool the last windows: \(error)")
+                throw RuntimeError(.spool, "cannot spool the last windows", underlying: error)
             }
             await delivery.forwarder.stop()
         }

@@ -10,6 +10,7 @@ import Logging
 import MetricsModel
 import Parsers
 import Synchronization
+import SystemSupport
 
 /// The agent's one blocking loop: log tail → access-log pipeline → batches →
 /// spool, plus the probes' output, on its own thread.
@@ -47,7 +48,7 @@ final class Collector: @unchecked Sendable {
     var nextWatchCheck = ContinuousClock.now
     let reloadRequested = Atomic<Bool>(false)
     /// State saved for sources not opened yet (a discovered log whose tail could not start).
-    var savedState: [String: [UInt8]] = [:]
+    var savedState: [StateKey: [UInt8]] = [:]
     var nextStatsNanoseconds: Int64
     var dirty = false
     /// Health file (``HealthFile``): when the agent started and last read a line (epoch s), when to write next.
@@ -57,7 +58,7 @@ final class Collector: @unchecked Sendable {
     var healthWarned = false
 
     /// What is left for ``Delivery/shutdown(points:events:state:grace:)`` after the loop (ingest mode).
-    var final: (points: [Point], events: [ClowderEvent], state: [String: [UInt8]])?
+    var final: (points: [Point], events: [ClowderEvent], state: [StateKey: [UInt8]])?
 
     /// The error that stopped the loop, if any.
     var failure: RuntimeError? { failureBox.withLock { $0 } }
@@ -74,14 +75,14 @@ final class Collector: @unchecked Sendable {
         self.output = output
         self.probes = probes
         self.logger = logger
-        let state: [String: [UInt8]]
+        let state: [StateKey: [UInt8]]
         do { state = try delivery?.loadState() ?? spool.loadState() } catch {
-            throw RuntimeError(.spool, "cannot read the saved state in \(configuration.spoolPath): \(error)")
+            throw RuntimeError(.spool, "cannot read the saved state in \(configuration.spoolPath)", underlying: error)
         }
         let window = Int64(configuration.windowSeconds) * 1_000_000_000
         nextStatsNanoseconds = (Self.wallNanoseconds() / window + 1) * window
         // Only the log sources' entries: each is taken out when its source opens.
-        savedState = state.filter { LogSource.isSourceKey($0.key) }
+        savedState = state.filter { $0.key.isLogSource }
         if configuration.tailsLogs {
             let found = try configuration.logSources()
             logFindings(found)
@@ -116,7 +117,7 @@ final class Collector: @unchecked Sendable {
                 _ = try spool.commit(batches: [], state: callerState())
             }
         } catch {
-            throw RuntimeError(.spool, "cannot write the log positions to the spool \(configuration.spoolPath): \(error)")
+            throw RuntimeError(.spool, "cannot write the log positions to the spool \(configuration.spoolPath)", underlying: error)
         }
     }
 
@@ -210,7 +211,7 @@ final class Collector: @unchecked Sendable {
             failureBox.withLock { $0 = error }
         } catch {
             logger.critical("\(error)")
-            failureBox.withLock { $0 = RuntimeError(.spool, "\(error)") }
+            failureBox.withLock { $0 = RuntimeError(.spool, underlying: error) }
         }
     }
 
@@ -353,7 +354,7 @@ final class Collector: @unchecked Sendable {
                     try delivery.tick()
                 }
             } catch {
-                throw RuntimeError(.spool, "cannot write to the spool \(configuration.spoolPath): \(error)")
+                throw RuntimeError(.spool, "cannot write to the spool \(configuration.spoolPath)", underlying: error)
             }
             return
         }
@@ -366,14 +367,14 @@ final class Collector: @unchecked Sendable {
             do {
                 _ = try spool.commit(batches: [], state: callerState())
             } catch {
-                throw RuntimeError(.spool, "cannot write the state to \(configuration.spoolPath): \(error)")
+                throw RuntimeError(.spool, "cannot write the state to \(configuration.spoolPath)", underlying: error)
             }
             dirty = false
         }
     }
 
     /// The log offsets and the open windows, saved with every commit.
-    func callerState() -> [String: [UInt8]] {
+    func callerState() -> [StateKey: [UInt8]] {
         // State of sources that could not be opened yet is kept for when they can.
         var state = savedState
         for s in sources {
@@ -384,36 +385,6 @@ final class Collector: @unchecked Sendable {
     }
 
     static func wallNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-}
-
-extension AgentConfiguration {
-    /// The recommended format (`deploy/nginx/clowder_metrics.conf`): combined plus
-    /// `$request_time $upstream_response_time $connection $connection_requests $request_length`.
-    public static let clowderMetricsLogFormat = LogFormat.clowderMetricsString
-
-    /// The log format from `CLOWDER_METRICS_LOG_FORMAT`: `combined`, `clowder_metrics`,
-    /// a name defined in `CLOWDER_METRICS_NGINX_CONFIG`, or a format string.
-    /// - Throws: ``RuntimeError`` `.logFormat` naming the key and what is wrong.
-    public func resolvedLogFormat() throws -> LogFormat {
-        var formats: [String: LogFormat] = [:]
-        do {
-            if let path = nginxConfig {
-                let data: Data
-                do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                    throw RuntimeError(.logFormat, "CLOWDER_METRICS_NGINX_CONFIG=\"\(path)\": cannot read this file (\(error))")
-                }
-                let config = try NginxConfig(text: String(decoding: data, as: UTF8.self), file: path)
-                formats.merge(config.logFormats) { _, new in new }
-            }
-            return try LogFormat.resolve(logFormat, formats: formats)
-        } catch let error as RuntimeError {
-            throw error
-        } catch {
-            throw RuntimeError(.logFormat, "CLOWDER_METRICS_LOG_FORMAT=\"\(logFormat)\": \(error)")
-        }
+        SystemClock.wallNanoseconds()
     }
 }

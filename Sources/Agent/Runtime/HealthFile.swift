@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// The agent's health and own counters as a Prometheus text-format file (exposition format
 /// 0.0.4, https://prometheus.io/docs/instrumenting/exposition_formats/), written atomically
@@ -135,7 +136,7 @@ public enum HealthFile {
     }
 
     private static func failure(_ path: String, _ what: String) -> RuntimeError {
-        RuntimeError(.output, "cannot \(what) the health file \(path) (CLOWDER_METRICS_HEALTH_FILE): \(String(cString: strerror(errno)))")
+        RuntimeError(.output, "cannot \(what) the health file \(path) (CLOWDER_METRICS_HEALTH_FILE): \(Errno.text(errno))")
     }
 
     /// Reads a file written by ``write(_:to:)``: metric name → value (labels dropped).
@@ -143,10 +144,10 @@ public enum HealthFile {
     public static func read(path: String) throws -> [String: Double] {
         let data: Data
         do {
-            guard access(path, R_OK) == 0 else { throw RuntimeError(.output, String(cString: strerror(errno))) }
+            guard access(path, R_OK) == 0 else { throw RuntimeError(.output, Errno.text(errno)) }
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw RuntimeError(.output, "cannot read the health file \(path): \(error)")
+            throw RuntimeError(.output, "cannot read the health file \(path)", underlying: error)
         }
         var out: [String: Double] = [:]
         for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.hasPrefix("#") {

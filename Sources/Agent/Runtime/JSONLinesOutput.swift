@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MetricsModel
+import SystemSupport
 
 /// Where closed windows go when no ingest URL is configured: one JSON object
 /// per line (`CLOWDER_METRICS_OUTPUT_FILE`, `-` for standard output).
@@ -24,7 +25,7 @@ final class JSONLinesOutput: @unchecked Sendable {
         } else {
             fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
             guard fd >= 0 else {
-                throw RuntimeError(.output, "cannot open output file \(path): \(String(cString: strerror(errno)))")
+                throw RuntimeError(.output, "cannot open output file \(path): \(Errno.text(errno))")
             }
             ownsDescriptor = true
         }
@@ -46,12 +47,11 @@ final class JSONLinesOutput: @unchecked Sendable {
         }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RuntimeError(.output, "cannot write to \(path): \(String(cString: strerror(errno)))")
+            do {
+                offset += try syscall("write") { bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) } }
+            } catch {
+                throw RuntimeError(.output, "cannot write to \(path): \(error.text)")
             }
-            offset += n
         }
     }
 }

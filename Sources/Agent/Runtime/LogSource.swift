@@ -3,9 +3,7 @@ import Parsers
 /// One set of access logs the collector tails with one format: its ``LogTail`` and its
 /// ``AccessLogPipeline``, and their saved state.
 ///
-/// State keys: `logtail` and `pipeline` for the single source of `CLOWDER_METRICS_ACCESS_LOG`
-/// (the keys earlier versions wrote, so an upgrade resumes where it stopped); `logtail:PATH`
-/// and `pipeline:PATH` for each access log found in the NGINX configuration.
+/// State keys: ``StateKey/logTail(source:)`` and ``StateKey/pipeline(source:)``.
 final class LogSource {
     let spec: LogSourceSpec
     let tail: LogTail
@@ -13,15 +11,14 @@ final class LogSource {
     /// Malformed-line samples of the pipeline already logged (it keeps the first 5).
     var loggedMalformedSamples = 0
 
-    static func tailKey(_ key: String) -> String { key.isEmpty ? "logtail" : "logtail:" + key }
-    static func pipelineKey(_ key: String) -> String { key.isEmpty ? "pipeline" : "pipeline:" + key }
-    static func isSourceKey(_ key: String) -> Bool { key.hasPrefix("logtail") || key.hasPrefix("pipeline") }
+    static func tailKey(_ key: String) -> StateKey { .logTail(source: key) }
+    static func pipelineKey(_ key: String) -> StateKey { .pipeline(source: key) }
 
     /// Opens the source, resuming from its entries in `state` (which are removed from it: from
     /// now on the source's own state is what is saved).
     /// - Throws: ``RuntimeError`` `.logFormat` (format or saved windows unusable) or `.accessLog`
     ///   (a path that cannot be tailed), naming the setting and the path.
-    init(spec: LogSourceSpec, configuration: AgentConfiguration, state: inout [String: [UInt8]]) throws {
+    init(spec: LogSourceSpec, configuration: AgentConfiguration, state: inout [StateKey: [UInt8]]) throws {
         self.spec = spec
         let pipelineConfiguration = AccessLogPipelineConfiguration(
             logFormat: spec.format, prefix: configuration.contextPrefix, windowSeconds: configuration.windowSeconds,
@@ -37,7 +34,7 @@ final class LogSource {
                 pipeline = try AccessLogPipeline(configuration: pipelineConfiguration)
             }
         } catch {
-            throw RuntimeError(.logFormat, "\(setting): cannot use the saved aggregation state or the log format: \(error)")
+            throw RuntimeError(.logFormat, "\(setting): cannot use the saved aggregation state or the log format", underlying: error)
         }
         do {
             if let saved = state[Self.tailKey(spec.key)] {
@@ -46,7 +43,7 @@ final class LogSource {
                 tail = try LogTail(paths: spec.paths, options: configuration.logTailOptions)
             }
         } catch {
-            throw RuntimeError(.accessLog, "cannot tail \(setting): \(error)")
+            throw RuntimeError(.accessLog, "cannot tail \(setting)", underlying: error)
         }
         state[Self.tailKey(spec.key)] = nil
         state[Self.pipelineKey(spec.key)] = nil

@@ -4,6 +4,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// One key from the keys file.
 public struct IngestKey: Sendable, Hashable {
@@ -152,19 +153,12 @@ public final class KeyStore: Sendable {
         return out
     }
 
+    /// The keys file's bytes (``FileContents/read(_:limit:)``: `read(2)` retried on `EINTR`).
+    /// - Throws: ``IngestError`` `keysFile` naming the file and the system's reason.
     static func read(_ path: String) throws -> [UInt8] {
-        guard let f = fopen(path, "rb") else {
-            throw IngestError(.keysFile, "cannot open keys file \(path): \(String(cString: strerror(errno)))")
+        do { return try FileContents.read(path, limit: 64 << 20) } catch {
+            throw IngestError(.keysFile, "cannot read keys file \(path)", underlying: error)
         }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n <= 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        return out
     }
 
     /// Parses the keys file text.

@@ -2,6 +2,7 @@ import Broker
 import Configuration
 import NIOCore
 import SystemPackage
+import SystemSupport
 
 /// The ingest's settings, from `CLOWDER_INGEST_*` keys: the process
 /// environment first, then the env file given with `--env-file` (`KEY=value`
@@ -119,7 +120,7 @@ public struct IngestConfiguration: Sendable {
             do {
                 providers.append(try await EnvironmentVariablesProvider(environmentFilePath: FilePath(environmentFile)))
             } catch {
-                throw IngestError(.configuration, "cannot read the env file \(environmentFile): \(error)")
+                throw IngestError(.configuration, "cannot read the env file \(environmentFile)", underlying: error)
             }
         }
         return try IngestConfiguration(reader: ConfigReader(providers: providers))
@@ -135,24 +136,24 @@ public struct IngestConfiguration: Sendable {
             return t.isEmpty ? nil : (key, t)
         }
         func bad(_ key: String, _ v: String, _ expected: String) -> IngestError {
-            IngestError(.configuration, "\(key)=\(key == "CLOWDER_INGEST_BROKER_URL" ? BrokerURL.redacted(v) : v): expected \(expected)")
+            IngestError(.configuration, SettingValue.message(
+                key: key, value: key == "CLOWDER_INGEST_BROKER_URL" ? BrokerURL.redacted(v) : v, expected: expected))
         }
         func int(_ name: String, _ range: ClosedRange<Int>, into target: inout Int) throws {
             guard let (k, v) = value(name) else { return }
-            guard let i = Int(v), range.contains(i) else { throw bad(k, v, "an integer in \(range.lowerBound)...\(range.upperBound)") }
-            target = i
+            do { target = try SettingValue.integer(v, in: range) } catch { throw bad(k, v, error.expected) }
         }
-        func double(_ name: String, _ range: ClosedRange<Double>, into target: inout Double) throws {
+        func double(_ name: String, _ range: ClosedRange<Double>, unit: String = "seconds", into target: inout Double) throws {
             guard let (k, v) = value(name) else { return }
-            guard let d = Double(v), d.isFinite, range.contains(d) else {
-                throw bad(k, v, "a number of seconds in \(range.lowerBound)...\(range.upperBound)")
-            }
-            target = d
+            do {
+                target = unit == "seconds"
+                    ? try SettingValue.seconds(v, in: range) : try SettingValue.number(v, in: range, unit: unit)
+            } catch { throw bad(k, v, error.expected) }
         }
         if let (_, v) = value("host") { host = v }
         try int("port", 0...65535, into: &port)
         if let (k, v) = value("public_url") {
-            guard v.hasPrefix("http://") || v.hasPrefix("https://") else { throw bad(k, v, "an http:// or https:// URL") }
+            do { _ = try SettingValue.url(v, schemes: ["http", "https"]) } catch { throw bad(k, v, error.expected) }
             publicURL = v.hasSuffix("/") ? String(v.dropLast()) : v
         }
         guard let (_, keys) = value("keys_file") else {
@@ -174,8 +175,8 @@ public struct IngestConfiguration: Sendable {
         try int("dedupe_max_entries", 1000...1_000_000_000, into: &dedupeMaxEntries)
         try int("max_body_bytes", 1024...(1 << 30), into: &maxBodyBytes)
         try int("max_decoded_bytes", 1024...(1 << 31), into: &maxDecodedBytes)
-        try double("rate_limit", 0...1_000_000, into: &rateLimit)
-        try double("rate_burst", 1...1_000_000, into: &rateBurst)
+        try double("rate_limit", 0...1_000_000, unit: "requests per second", into: &rateLimit)
+        try double("rate_burst", 1...1_000_000, unit: "requests", into: &rateBurst)
         try double("clock_skew", 1...86400, into: &allowedSkew)
         try double("confirm_timeout", 0.1...3600, into: &confirmTimeout)
         try int("retry_after", 0...3600, into: &retryAfter)
@@ -193,7 +194,7 @@ public struct IngestConfiguration: Sendable {
         try double("idle_timeout", 1...3600, into: &idleTimeout)
         try double("header_timeout", 1...3600, into: &headerTimeout)
         try double("body_timeout", 1...3600, into: &bodyTimeout)
-        try double("auth_failures_per_minute", 0...1_000_000, into: &authFailuresPerMinute)
+        try double("auth_failures_per_minute", 0...1_000_000, unit: "failures per minute", into: &authFailuresPerMinute)
         if let (k, v) = value("trusted_proxies") {
             for a in v.split(separator: ",").map({ String($0).trimmingSpaces }) where !a.isEmpty {
                 guard let parsed = try? SocketAddress(ipAddress: a, port: 0), let ip = parsed.ipAddress else {

@@ -40,7 +40,7 @@ public final class DedupeStore: Sendable {
                 """)
             db = Mutex(d)
         } catch {
-            throw IngestError(.storage, "de-duplication database \(path): \(error)")
+            throw IngestError(.storage, "de-duplication database \(path)", underlying: error)
         }
     }
 
@@ -54,7 +54,7 @@ public final class DedupeStore: Sendable {
                 return now - at <= ttl
             }
         } catch {
-            throw IngestError(.storage, "de-duplication lookup: \(error)")
+            throw IngestError(.storage, "de-duplication lookup", underlying: error)
         }
     }
 
@@ -73,7 +73,7 @@ public final class DedupeStore: Sendable {
                 if sweep { try Self.sweep(d, now: now, ttl: ttl, maxEntries: maxEntries) }
             }
         } catch {
-            throw IngestError(.storage, "de-duplication insert: \(error)")
+            throw IngestError(.storage, "de-duplication insert", underlying: error)
         }
     }
 
@@ -83,7 +83,7 @@ public final class DedupeStore: Sendable {
         do {
             try db.withLock { try Self.sweep($0, now: now, ttl: ttl, maxEntries: maxEntries) }
         } catch {
-            throw IngestError(.storage, "de-duplication sweep: \(error)")
+            throw IngestError(.storage, "de-duplication sweep", underlying: error)
         }
     }
 

@@ -28,7 +28,7 @@ public final class JournalDestination: MessageDestination {
                 """)
             db = Mutex(d)
         } catch {
-            throw IngestError(.storage, "journal \(path): \(error)")
+            throw IngestError(.storage, "journal \(path)", underlying: error)
         }
     }
 
@@ -44,7 +44,7 @@ public final class JournalDestination: MessageDestination {
                 }
             }
         } catch {
-            throw IngestError(.storage, "journal \(path): \(error)")
+            throw IngestError(.storage, "journal \(path)", underlying: error)
         }
     }
 
@@ -56,7 +56,7 @@ public final class JournalDestination: MessageDestination {
                 try d.query("SELECT message_id, body FROM journal ORDER BY seq").map { ($0[0].text ?? "", $0[1].blob ?? []) }
             }
         } catch {
-            throw IngestError(.storage, "journal \(path): \(error)")
+            throw IngestError(.storage, "journal \(path)", underlying: error)
         }
     }
 

@@ -8,7 +8,7 @@ extension IngestServer {
         guard c.status.enabled, let url = c.brokerURL else { return (nil, nil) }
         let store: StatusStore
         do { store = try StatusStore(path: c.status.path) } catch {
-            throw IngestError(.storage, "cannot open the status file \(c.status.path) (CLOWDER_INGEST_STATUS_PATH): \(error)")
+            throw IngestError(.storage, "cannot open the status file \(c.status.path) (CLOWDER_INGEST_STATUS_PATH)", underlying: error)
         }
         let feed = StatusFeed(store: store, url: url, exchange: c.exchange, queue: c.status.queueName(exchange: c.exchange), logger: logger)
         return (store, feed)

@@ -5,6 +5,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// `GET /status` (HTML, ``StatusPage``), `GET /status.json` (``StatusSnapshot/json``)
 /// and `GET /status.css`, from the replica's ``StatusStore``.
@@ -59,9 +60,7 @@ enum StatusRoutes {
     }
 
     static func wallMilliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        SystemClock.wallNanoseconds() / 1_000_000
     }
 }
 

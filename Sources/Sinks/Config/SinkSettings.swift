@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Configuration
 import Logging
+import SystemSupport
 
 /// The settings of one `clowder-sink` process: the broker, the exchanges and
 /// the sinks it runs, read from `CLOWDER_SINK_*` keys.
@@ -218,8 +219,8 @@ public struct SinkDefinition: Sendable {
                 if c.org.isEmpty { p.fail(k + "ORG", nil, "the InfluxDB 2.x organisation (with VERSION=v2)") }
                 if c.bucket.isEmpty { p.fail(k + "BUCKET", nil, "the InfluxDB 2.x bucket (with VERSION=v2)") }
             }
-            if !url.isEmpty, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-                p.fail(k + "URL", url, "an http:// or https:// URL")
+            if !url.isEmpty {
+                do { _ = try SettingValue.url(url, schemes: ["http", "https"]) } catch { p.fail(k + "URL", url, error.expected) }
             }
             destination = .influx(c)
         case "postgres":
@@ -285,48 +286,39 @@ struct KeyReader {
         return v
     }
 
-    mutating func int(_ key: String, default d: Int, range: ClosedRange<Int>) -> Int {
+    /// The value of `key` checked by `check` (SystemSupport's ``SettingValue``, the wording the
+    /// three programs share), or `d` when the key is not set or the value is bad (the problem is kept).
+    mutating func checked<T>(_ key: String, default d: T, _ check: (String) throws(SettingValue.Invalid) -> T) -> T {
         guard let text = raw(key) else { return d }
-        guard let v = Int(text), range.contains(v) else {
-            fail(key, text, "an integer in \(range.lowerBound)...\(range.upperBound)")
+        do { return try check(text) } catch {
+            fail(key, text, error.expected)
             return d
         }
-        return v
+    }
+
+    mutating func int(_ key: String, default d: Int, range: ClosedRange<Int>) -> Int {
+        checked(key, default: d) { v throws(SettingValue.Invalid) in try SettingValue.integer(v, in: range) }
     }
 
     mutating func seconds(_ key: String, default d: Double, range: ClosedRange<Double>) -> Double {
-        guard let text = raw(key) else { return d }
-        guard let v = Double(text), range.contains(v) else {
-            fail(key, text, "seconds, a number in \(range.lowerBound)...\(range.upperBound)")
-            return d
-        }
-        return v
+        checked(key, default: d) { v throws(SettingValue.Invalid) in try SettingValue.seconds(v, in: range) }
     }
 
     mutating func bool(_ key: String, default d: Bool) -> Bool {
-        guard let text = raw(key) else { return d }
-        switch text.lowercased() {
-        case "true", "yes", "1", "on": return true
-        case "false", "no", "0", "off": return false
-        default:
-            fail(key, text, "true or false")
-            return d
-        }
+        checked(key, default: d) { v throws(SettingValue.Invalid) in try SettingValue.boolean(v) }
     }
 
-    /// Reads the file named by `key`, trimmed of surrounding whitespace.
+    /// Reads the file named by `key` (``SettingValue/secretFile(_:)``), trimmed of surrounding whitespace.
     mutating func secret(_ key: String, required: Bool = false) -> String? {
         guard let path = raw(key), !path.isEmpty else {
             if required { fail(key, nil, "the path of a file holding the secret") }
             return nil
         }
-        guard let data = FileManager.default.contents(atPath: path),
-            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-            !text.isEmpty
-        else {
-            fail(key, path, "a readable, non-empty file holding the secret")
+        do {
+            return String(decoding: try SettingValue.secretFile(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            fail(key, path, error.expected)
             return nil
         }
-        return text
     }
 }

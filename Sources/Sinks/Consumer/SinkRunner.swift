@@ -446,20 +446,3 @@ public final class SinkRunner: Sendable {
         return "body:" + hex(a) + hex(b)
     }
 }
-
-/// Exponential backoff with full jitter: attempt n waits a random time in
-/// [0, min(cap, base·2ⁿ)], at least `floor` seconds.
-struct RetryBackoff {
-    var base: Double = 0.2
-    var cap: Double
-    var floor: Double = 0.05
-    var attempt = 0
-
-    init(cap: Double) { self.cap = cap }
-
-    mutating func next() -> Double {
-        let ceiling = min(cap, base * Double(1 << min(attempt, 20)))
-        attempt += 1
-        return max(floor, Double.random(in: 0...max(floor, ceiling)))
-    }
-}

@@ -1,4 +1,4 @@
-import CCurl
+import SystemSupport
 import Dispatch
 import Synchronization
 
@@ -27,24 +27,19 @@ public struct HTTPResponse: Sendable {
 /// ```
 final class HTTPClient: Sendable {
     private let queue: DispatchQueue
-    private let handle: Mutex<CurlHandle>
+    private let easy: Mutex<CurlEasy?>
     /// Whole-request timeout, seconds (`CURLOPT_TIMEOUT_MS`).
     let timeout: Double
     /// Connect timeout, seconds (`CURLOPT_CONNECTTIMEOUT_MS`).
     let connectTimeout: Double
-
-    private static let globalInit: Bool = {
-        curl_global_init(3) == CURLE_OK  // CURL_GLOBAL_ALL (a macro Swift cannot import)
-    }()
 
     /// - Parameters:
     ///   - label: the dispatch queue's label.
     ///   - timeout: whole-request timeout in seconds.
     ///   - connectTimeout: connect timeout in seconds.
     init(label: String, timeout: Double = 30, connectTimeout: Double = 5) {
-        _ = Self.globalInit
         self.queue = DispatchQueue(label: "clowder-sink.http.\(label)")
-        self.handle = Mutex(CurlHandle())
+        self.easy = Mutex(try? CurlEasy())
         self.timeout = timeout
         self.connectTimeout = connectTimeout
     }
@@ -61,9 +56,9 @@ final class HTTPClient: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
             queue.async {
                 let result = Result {
-                    try self.handle.withLock { h in
-                        try h.perform(
-                            url: url, headers: headers, body: body, basicAuth: basicAuth,
+                    try self.easy.withLock { easy in
+                        try Self.perform(
+                            easy, url: url, headers: headers, body: body, basicAuth: basicAuth,
                             timeout: self.timeout, connectTimeout: self.connectTimeout)
                     }
                 }
@@ -71,75 +66,27 @@ final class HTTPClient: Sendable {
             }
         }
     }
-}
 
-/// Owns one `CURL *` easy handle.
-struct CurlHandle: ~Copyable {
-    let curl: UnsafeMutableRawPointer?
-
-    init() { curl = curl_easy_init() }
-
-    deinit { if let curl { curl_easy_cleanup(curl) } }
-
-    /// The collected response body; curl's write callback appends to it.
-    final class Sink {
-        var bytes: [UInt8] = []
-    }
-
-    func perform(
-        url: String, headers: [String], body: [UInt8], basicAuth: String?, timeout: Double, connectTimeout: Double
-    ) throws -> HTTPResponse {
-        guard let curl else { throw SinkError.retryable("curl_easy_init failed") }
-        curl_easy_reset(curl)
-        var list: UnsafeMutablePointer<curl_slist>? = nil
-        for h in headers + ["Expect:"] { list = curl_slist_append(list, h) }
-        defer { curl_slist_free_all(list) }
-        let sink = Sink()
-        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
-        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        let code: CURLcode = url.withCString { urlC in
-            (basicAuth ?? "").withCString { authC in
-                body.withUnsafeBytes { bodyBytes in
-                    errorBuffer.withUnsafeMutableBufferPointer { errBuf in
-                        _ = ccurl_easy_setopt_string(curl, CURLOPT_URL, urlC)
-                        _ = ccurl_easy_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
-                        _ = ccurl_easy_setopt_long(curl, CURLOPT_POST, 1)
-                        _ = ccurl_easy_setopt_pointer(
-                            curl, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bodyBytes.baseAddress))
-                        _ = ccurl_easy_setopt_off_t(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bodyBytes.count))
-                        _ = ccurl_easy_setopt_slist(curl, CURLOPT_HTTPHEADER, list)
-                        _ = ccurl_easy_setopt_long(curl, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
-                        _ = ccurl_easy_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
-                        _ = ccurl_easy_setopt_pointer(curl, CURLOPT_ERRORBUFFER, errBuf.baseAddress)
-                        if basicAuth != nil {
-                            _ = ccurl_easy_setopt_long(curl, CURLOPT_HTTPAUTH, 1)  // CURLAUTH_BASIC
-                            _ = ccurl_easy_setopt_string(curl, CURLOPT_USERPWD, authC)
-                        }
-                        _ = ccurl_easy_setopt_write_function(curl, CURLOPT_WRITEFUNCTION) { data, size, count, user in
-                            let n = size * count
-                            guard let data, let user else { return n }
-                            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
-                            sink.bytes.append(
-                                contentsOf: UnsafeRawBufferPointer(start: data, count: n).bindMemory(to: UInt8.self))
-                            return n
-                        }
-                        _ = ccurl_easy_setopt_pointer(curl, CURLOPT_WRITEDATA, sinkPointer)
-                        let rc = curl_easy_perform(curl)
-                        // The error buffer and the body go out of scope: detach them from the handle.
-                        _ = ccurl_easy_setopt_pointer(curl, CURLOPT_ERRORBUFFER, nil)
-                        return rc
-                    }
-                }
-            }
+    /// One POST on `easy`; the whole body is kept.
+    private static func perform(
+        _ easy: CurlEasy?, url: String, headers: [String], body: [UInt8], basicAuth: String?, timeout: Double,
+        connectTimeout: Double
+    ) throws(SinkError) -> HTTPResponse {
+        guard let easy else { throw SinkError.retryable(CurlEasy.unavailable) }
+        var request = CurlRequest(url: url, method: "POST", timeout: timeout)
+        request.headers = headers
+        request.body = body
+        request.connectTimeout = connectTimeout
+        request.keepBodyBytes = .max
+        if let basicAuth {
+            // CURLOPT_USERPWD's rule: the user name ends at the first colon.
+            let colon = basicAuth.firstIndex(of: ":") ?? basicAuth.endIndex
+            let password = colon < basicAuth.endIndex ? String(basicAuth[basicAuth.index(after: colon)...]) : ""
+            request.basicAuth = (String(basicAuth[..<colon]), password)
         }
-        guard code == CURLE_OK else {
-            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-            throw SinkError.retryable("POST \(Self.redacted(url)): \(text)")
-        }
-        var status = 0
-        _ = ccurl_easy_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, body: sink.bytes)
+        let t = easy.perform(request)
+        if let failure = t.failure { throw SinkError.retryable("POST \(redacted(url)): \(failure.message)") }
+        return HTTPResponse(status: t.status, body: t.body)
     }
 
     /// The URL without its query (which may hold an API secret or a password).

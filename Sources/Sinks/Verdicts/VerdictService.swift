@@ -6,6 +6,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// The cross-region verdict consumer: keeps the latest round per target and
 /// region from the `service_status` events on the exchange, and publishes a
@@ -183,8 +184,6 @@ public final class VerdictService: Service, Sendable {
 
     /// `CLOCK_REALTIME`, epoch milliseconds.
     static func wallMilliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        SystemClock.wallNanoseconds() / 1_000_000
     }
 }

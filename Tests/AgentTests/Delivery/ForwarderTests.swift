@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MetricsModel
+import SystemSupport
 import TestSupport
 import Testing
 
@@ -147,7 +148,7 @@ import Testing
         for failures in 1...20 {
             let ceiling = min(5.0, 0.1 * pow(2, Double(failures - 1)))
             for _ in 0..<50 {
-                let d = Forwarder.backoff(failures: failures, initial: 0.1, cap: 5)
+                let d = Backoff.delay(failures: failures, initial: 0.1, cap: 5)
                 #expect(d >= 0 && d <= ceiling)
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import MetricsModel
+import SystemSupport
 import TestSupport
 import Testing
 

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Ingest
 import MetricsModel
+import SystemSupport
 import NIOCore
 import Testing
 
@@ -155,7 +156,7 @@ final class IngestHarness: @unchecked Sendable {
     /// Posts a batch signed as the agent does (gzip body); retries on 503 as the agent does.
     func postBatch(_ batch: Batch, gzip: Bool = true, retry503: Bool = true) async throws -> Reply {
         let json = batch.jsonBytes
-        let body = gzip ? Gzip.deflate(json) : json
+        let body = gzip ? try! Gzip.compress(json) : json
         while true {
             let r = try await send(.post, "/v1/batches", headers: try signedHeaders(body: body, id: batch.id, gzip: gzip), body: body)
             if r.status == 503 && retry503 {

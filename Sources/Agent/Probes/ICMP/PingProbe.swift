@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import SystemSupport
 
 /// Echo identifiers handed out to ping probes of this process, so two targets
 /// (and two agents on one host) never claim each other's replies.
@@ -67,7 +68,7 @@ public final class PingProbe {
                                       message: Self.permissionMessage(target: target, errno: e))
                 case .other(let e):
                     return PingResult(target: target, address: address.text, outcome: .pingError,
-                                      message: "ping \(target): cannot open an ICMP socket: \(String(cString: strerror(e)))")
+                                      message: "ping \(target): cannot open an ICMP socket: \(Errno.text(e))")
                 }
             }
         }
@@ -146,7 +147,7 @@ public final class PingProbe {
         if sent == 0, let e = lastError {
             return PingResult(target: target, address: address.text, outcome: .pingError,
                               socketKind: sock.isRaw ? "raw" : "datagram",
-                              message: "ping \(target): send failed: \(String(cString: strerror(e)))")
+                              message: "ping \(target): send failed: \(Errno.text(e))")
         }
         return PingResult(target: target, address: address.text, outcome: .success,
                           socketKind: sock.isRaw ? "raw" : "datagram",
@@ -172,7 +173,7 @@ public final class PingProbe {
 
     /// The one log line for a permission failure: what failed and how to fix it.
     static func permissionMessage(target: String, errno e: Int32) -> String {
-        "ping \(target): permission denied opening an ICMP socket (\(String(cString: strerror(e)))): "
+        "ping \(target): permission denied opening an ICMP socket (\(Errno.text(e))): "
             + "this is not the target being down. Fix: give the agent CAP_NET_RAW "
             + "(setcap cap_net_raw+ep clowder-agent, or AmbientCapabilities=CAP_NET_RAW in its systemd unit), "
             + "or allow its group unprivileged ICMP with sysctl -w net.ipv4.ping_group_range=\"0 2147483647\""

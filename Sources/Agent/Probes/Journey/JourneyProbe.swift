@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import MetricsModel
+import SystemSupport
 
 /// Clowder's healthmonitor `download` and `filewrite` checks as one traced transaction: what a
 /// user does to get a file out and put one in, each step timed and the first failing one named.
@@ -43,8 +44,8 @@ final class JourneyProbe {
     }
 
     static func readKey(_ path: String) throws -> String {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        let data: [UInt8]
+        do { data = try FileContents.read(path, limit: 64 << 10) } catch {
             throw JourneyError(message: "CLOWDER_METRICS_JOURNEY_API_KEY_FILE=\(path): cannot read this file (\(error))")
         }
         let key = String(decoding: data, as: UTF8.self).trimmingWhitespace

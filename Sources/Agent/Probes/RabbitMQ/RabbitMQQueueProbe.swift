@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import MetricsModel
+import SystemSupport
 
 /// Extractor queue depths from RabbitMQ's management API, as Clowder's `scripts/monitor/monitor.py`
 /// watches them: one `rabbitmq_queue` point per queue and round.
@@ -52,8 +53,8 @@ final class RabbitMQQueueProbe {
 
     /// `user:password` from the first line of `path`.
     static func readCredentials(_ path: String) throws -> (user: String, password: String) {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        let data: [UInt8]
+        do { data = try FileContents.read(path, limit: 64 << 10) } catch {
             throw QueueProbeError(message: "CLOWDER_METRICS_RABBITMQ_CREDENTIALS_FILE=\(path): cannot read this file (\(error))")
         }
         let line = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// The TCP and DNS witness checks: one socket each, non-blocking, bounded by a
 /// timeout with `poll(2)`. Our own code rather than libcurl because libcurl has
@@ -15,7 +16,7 @@ enum WitnessSockets {
         guard var address = ICMPAddress.resolve(host) else { return (false, "\(host) does not resolve") }
         setPort(&address, port)
         let fd = socket(Int32(address.storage.ss_family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return (false, "socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { return (false, "socket: \(Errno.text(errno))") }
         defer { close(fd) }
         let length = address.length
         let rc = withUnsafePointer(to: &address.storage) {
@@ -23,14 +24,14 @@ enum WitnessSockets {
         }
         if rc == 0 { return (true, "accepted") }
         if errno == ECONNREFUSED { return (true, "refused") }
-        guard errno == EINPROGRESS else { return (false, "connect: \(String(cString: strerror(errno)))") }
+        guard errno == EINPROGRESS else { return (false, "connect: \(Errno.text(errno))") }
         guard wait(fd, events: Int16(POLLOUT), timeout: timeout) else { return (false, "no answer within \(timeout) s") }
         var err: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
         _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
         if err == 0 { return (true, "accepted") }
         if err == ECONNREFUSED { return (true, "refused") }
-        return (false, "connect: \(String(cString: strerror(err)))")
+        return (false, "connect: \(Errno.text(err))")
     }
 
     /// Whether the DNS server at `host:port` answers a query (root `NS`, class
@@ -41,18 +42,18 @@ enum WitnessSockets {
         guard var address = ICMPAddress.resolve(host) else { return (false, "\(host) does not resolve") }
         setPort(&address, port)
         let fd = socket(Int32(address.storage.ss_family), Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return (false, "socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { return (false, "socket: \(Errno.text(errno))") }
         defer { close(fd) }
         let length = address.length
         let rc = withUnsafePointer(to: &address.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
         }
-        guard rc == 0 else { return (false, "connect: \(String(cString: strerror(errno)))") }
+        guard rc == 0 else { return (false, "connect: \(Errno.text(errno))") }
         let id = UInt16.random(in: 0...UInt16.max)
         // Header: id, flags RD, QDCOUNT 1; question: the root name, type NS (2), class IN (1).
         let query: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1]
         guard query.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == query.count else {
-            return (false, "send: \(String(cString: strerror(errno)))")
+            return (false, "send: \(Errno.text(errno))")
         }
         let deadline = ProbeClock.monotonicNanoseconds() + ProbeClock.nanoseconds(timeout)
         var buffer = [UInt8](repeating: 0, count: 1500)
@@ -63,7 +64,7 @@ enum WitnessSockets {
             if n < 0 {
                 if errno == ECONNREFUSED { return (true, "port unreachable (the host answered)") }
                 if errno == EAGAIN || errno == EINTR { continue }
-                return (false, "recv: \(String(cString: strerror(errno)))")
+                return (false, "recv: \(Errno.text(errno))")
             }
             if n >= 12, buffer[0] == UInt8(id >> 8), buffer[1] == UInt8(id & 0xff), buffer[2] & 0x80 != 0 {
                 return (true, "answered, rcode \(buffer[3] & 0x0f)")
