@@ -19,12 +19,25 @@ extension MetricsMessage {
     /// The `category` of a message of several points.
     public static let pointsCategory = "metric_points"
 
-    /// One point as an element of `points`: `{"fields", "tags", "time_ns", "type"}`, compact, keys sorted.
+    /// One point as an element of `points`: `{"fields", "tags", "time_ns", "type"}`, compact, keys sorted
+    /// (the bytes ``JSONWriter`` gives for that object, written without building it: this runs once per point).
     public static func elementBytes(for point: Point) -> [UInt8] {
-        JSONValue.object([
-            "type": .string(point.measurement), "time_ns": .int(point.timeNanoseconds),
-            "tags": .object(point.tags.mapValues { .string($0) }), "fields": .object(point.fields),
-        ]).jsonBytes
+        var w = JSONWriter()
+        w.bytes.append(contentsOf: #"{"fields":"#.utf8)
+        w.write(.object(point.fields))
+        w.bytes.append(contentsOf: #","tags":{"#.utf8)
+        for (i, key) in point.tags.keys.sorted().enumerated() {
+            if i > 0 { w.bytes.append(UInt8(ascii: ",")) }
+            w.writeString(key)
+            w.bytes.append(UInt8(ascii: ":"))
+            w.writeString(point.tags[key]!)
+        }
+        w.bytes.append(contentsOf: #"},"time_ns":"#.utf8)
+        w.bytes.append(contentsOf: String(point.timeNanoseconds).utf8)
+        w.bytes.append(contentsOf: #","type":"#.utf8)
+        w.writeString(point.measurement)
+        w.bytes.append(UInt8(ascii: "}"))
+        return w.bytes
     }
 
     /// The bytes of a points message around `elements` (each from ``elementBytes(for:)``), keys sorted.

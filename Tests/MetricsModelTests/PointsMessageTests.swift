@@ -34,6 +34,21 @@ import Testing
         #expect(throws: ModelError.self) { try MetricsMessage.decode(body) }
     }
 
+    @Test("an element's bytes are the compact JSON of its object, keys sorted, strings escaped")
+    func elementBytes() throws {
+        let odd = Point(
+            measurement: "m \"quoted\"\n", tags: ["z": "last", "a": "fi\\rst", "\u{1}": "ctl"],
+            fields: ["b": 1.0, "a": .string("x\ty"), "c": false, "d": -7], timeNanoseconds: -1)
+        for p in [a, b, odd, Point(measurement: "e", fields: ["v": 1], timeNanoseconds: 0)] {
+            let generic = JSONValue.object([
+                "type": .string(p.measurement), "time_ns": .int(p.timeNanoseconds),
+                "tags": .object(p.tags.mapValues { .string($0) }), "fields": .object(p.fields),
+            ]).jsonBytes
+            #expect(MetricsMessage.elementBytes(for: p) == generic, "\(p)")
+            #expect(try JSONValue(parsing: MetricsMessage.elementBytes(for: p))["tags"] == .object(p.tags.mapValues { .string($0) }))
+        }
+    }
+
     @Test("a single message is one item with the message id")
     func single() throws {
         let body = MetricsMessage.json(for: a, agentID: "web-1").jsonBytes
