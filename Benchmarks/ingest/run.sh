@@ -15,6 +15,7 @@
 #   Benchmarks/ingest/run.sh [CLIENTS=4] [BATCHES_PER_CLIENT=150] [POINTS=500]
 #   CONFIG=debug Benchmarks/ingest/run.sh   # use the debug build (default: release)
 #   PER=50 Benchmarks/ingest/run.sh         # points per message in run 3
+#   STATUS_PAGE=false Benchmarks/ingest/run.sh   # ingests without the status-page feed
 #
 # Every publisher sends persistent messages to its own durable fanout exchange with one durable
 # queue bound (x-max-length 200000, so the disk stays bounded), waiting for publisher confirms;
@@ -79,6 +80,7 @@ CLOWDER_INGEST_POINTS_PER_MESSAGE=$per
 CLOWDER_INGEST_DEDUPE_PATH=$WORK/dedupe-$per.db
 CLOWDER_INGEST_STATUS_PATH=$WORK/ingest-status-$per.db
 CLOWDER_INGEST_STATUS_QUEUE=$ex.status
+CLOWDER_INGEST_STATUS_PAGE=${STATUS_PAGE:-true}
 CLOWDER_INGEST_RATE_LIMIT=0
 ENV
   "$BIN" check --env-file "$WORK/ingest-$per.env" >&2
