@@ -145,6 +145,7 @@ let package = Package(
                 "Ingest", "Broker", "MetricsModel", "SystemSupport", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            exclude: ["Support/fault_proxy.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DeployTests", dependencies: ["MetricsModel", "Agent", "TestSupport"], swiftSettings: swiftSettings),

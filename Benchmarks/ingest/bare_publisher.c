@@ -10,6 +10,9 @@
  * 200000 bound to the durable fanout exchange, so the disk stays bounded):
  *        bare_publisher declare HOST PORT EXCHANGE QUEUE
  *        bare_publisher delete HOST PORT EXCHANGE QUEUE
+ * The size of the messages in a queue (the first one, taken and returned):
+ *        bare_publisher peek HOST PORT QUEUE
+ *        prints: bytes=N
  */
 #include <amqp.h>
 #include <amqp_framing.h>
@@ -66,7 +69,22 @@ static int setup(int declare, const char *host, int port, const char *exchange, 
     return 0;
 }
 
+static int peek(const char *host, int port, const char *queue) {
+    amqp_connection_state_t conn = open_connection(host, port);
+    amqp_rpc_reply_t r = amqp_basic_get(conn, 1, amqp_cstring_bytes(queue), 0);
+    die_on_reply(r, "basic.get");
+    if (r.reply.id != AMQP_BASIC_GET_OK_METHOD) { fprintf(stderr, "bare_publisher: queue %s is empty\n", queue); return 1; }
+    amqp_message_t m;
+    die_on_reply(amqp_read_message(conn, 1, &m, 0), "read message");
+    printf("bytes=%zu\n", m.body.len);
+    amqp_destroy_message(&m);
+    amqp_connection_close(conn, AMQP_REPLY_SUCCESS);  /* unacknowledged: it goes back to the queue */
+    amqp_destroy_connection(conn);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 5 && strcmp(argv[1], "peek") == 0) return peek(argv[2], atoi(argv[3]), argv[4]);
     if (argc == 6 && (strcmp(argv[1], "declare") == 0 || strcmp(argv[1], "delete") == 0))
         return setup(strcmp(argv[1], "declare") == 0, argv[2], atoi(argv[3]), argv[4], argv[5]);
     if (argc != 7) {

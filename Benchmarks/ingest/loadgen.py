@@ -10,7 +10,8 @@ Prints one line: points_per_s, p50/p99 latency (ms), statuses.
 import base64, gzip, hashlib, hmac, http.client, json, multiprocessing as mp, os, sys, time, uuid
 
 def make_batch(points, seed):
-    t0 = 1_764_400_000_000_000_000 + seed * 60_000_000_000
+    # Two hours ago (inside the ingest's CLOWDER_INGEST_MAX_AGE), batches 1 ms apart, points 1 s apart.
+    t0 = (int(time.time()) - 7200) * 1_000_000_000 + seed * 1_000_000
     ps = [{
         "measurement": "nginx_access", "time_ns": t0 + i * 1_000_000_000,
         "tags": {"agent": "bench", "host": "bench.example.org", "region": "eu-west", "vhost": f"clowder{i % 4}.example.org"},
@@ -35,7 +36,7 @@ def sign(target, body, bid, key_id, secret):
 
 def client(args):
     host, port, n, points, seed, key_id, secret, start_at = args
-    bodies = [make_batch(points, seed * 100000 + i) for i in range(n)]
+    bodies = [make_batch(points, seed * n + i) for i in range(n)]
     target = f"http://{host}:{port}/v1/batches"
     conn = http.client.HTTPConnection(host, port, timeout=60)
     while time.time() < start_at:

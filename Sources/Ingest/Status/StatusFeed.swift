@@ -24,11 +24,11 @@ struct StatusFeed: Service {
     let consumer: BrokerConsumer
     let logger: Logger
 
-    init(store: StatusStore, url: BrokerURL, exchange: String, queue: String, logger: Logger) {
+    init(store: StatusStore, urls: [BrokerURL], exchange: String, queue: String, logger: Logger) {
         self.store = store
         // Bounded: a replica gone for good leaves a queue of at most 100 000 messages, none older than a day.
         consumer = BrokerConsumer(
-            url: url, exchange: ExchangeDeclaration(name: exchange),
+            urls: urls, exchange: ExchangeDeclaration(name: exchange),
             queue: QueueDeclaration(name: queue, durable: true, messageTTLMilliseconds: 86_400_000, maxLength: 100_000),
             prefetch: 200, logger: logger)
         self.logger = logger
@@ -39,40 +39,46 @@ struct StatusFeed: Service {
         let pump = Task {
             var sincePrune = 0
             for await d in consumer.deliveries {
-                let decoded: MetricsMessage.Decoded
-                do { decoded = try MetricsMessage.decode(d.body) } catch {
+                let items: [MetricsMessage.Item]
+                do { items = try MetricsMessage.decodeAll(d.body, messageID: d.messageID) } catch {
                     logger.debug("status feed: not a JSON message, ignored", metadata: ["error": "\(error)"])
                     consumer.ack(d)
                     continue
                 }
-                do {
-                    switch decoded {
-                    case .event(let e):
-                        if var round = RegionRound(event: e) {
-                            // Stamped ahead of this clock: counts as made now, so that the next real round of
-                            // its region replaces it (the store keeps the newest; a round forged an hour ahead
-                            // would otherwise hide the region's real rounds for that hour).
-                            round.createdMilliseconds = min(round.createdMilliseconds, StatusRoutes.wallMilliseconds())
-                            try store.record(round)
-                        }
-                    case .point(let p):
-                        // A verdict comes from `clowder-sink verdicts`, which publishes without `key_id`;
-                        // one that carries the ingest's stamp came from a client (the ingest refuses the
-                        // measurement, an older replica may not have) and is never shown.
-                        if p.measurement == "service_verdict", (try? JSONValue(parsing: d.body))?["key_id"] != nil {
-                            logger.warning("status feed: a service_verdict published through an ingest key, ignored")
-                            break
-                        }
-                        if try store.record(verdict: p) {
-                            sincePrune += 1
-                            if sincePrune >= 1000 {
-                                sincePrune = 0
-                                try store.prune(nowMilliseconds: p.timeNanoseconds / 1_000_000)
+                // A verdict comes from `clowder-sink verdicts`, which publishes without `key_id`; one that
+                // carries the ingest's stamp came from a client (the ingest refuses the measurement, an older
+                // replica may not have) and is never shown.
+                let throughIngestKey = (try? JSONValue(parsing: d.body))?["key_id"] != nil
+                // Rounds are events (one per message); verdicts are points, alone or several to a message.
+                for case .success(let decoded) in items.map(\.decoded) {
+                    do {
+                        switch decoded {
+                        case .event(let e):
+                            if var round = RegionRound(event: e) {
+                                // Stamped ahead of this clock: counts as made now, so that the next real round of
+                                // its region replaces it (the store keeps the newest; a round forged an hour ahead
+                                // would otherwise hide the region's real rounds for that hour).
+                                round.createdMilliseconds = min(round.createdMilliseconds, StatusRoutes.wallMilliseconds())
+                                try store.record(round)
+                            }
+                        case .point(let p):
+                            if p.measurement == "service_verdict", throughIngestKey {
+                                logger.warning("status feed: a service_verdict published through an ingest key, ignored")
+                                break
+                            }
+                            if try store.record(verdict: p) {
+                                sincePrune += 1
+                                if sincePrune >= 1000 {
+                                    sincePrune = 0
+                                    try store.prune(nowMilliseconds: p.timeNanoseconds / 1_000_000)
+                                }
                             }
                         }
+                    } catch {
+                        logger.warning(
+                            "status feed: cannot write the status file; this message is not shown",
+                            metadata: ["error": "\(error)", "file": "\(store.path)"])
                     }
-                } catch {
-                    logger.warning("status feed: cannot write the status file; this message is not shown", metadata: ["error": "\(error)", "file": "\(store.path)"])
                 }
                 consumer.ack(d)
             }
