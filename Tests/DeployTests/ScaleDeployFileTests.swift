@@ -29,9 +29,9 @@ struct ScaleDeployFileTests {
 
     /// The hosts of a comma-separated list of amqp:// URLs (`…@host:port/`).
     static func brokerHosts(_ list: String) -> [String] {
-        list.split(separator: ",").compactMap { url in
+        list.split(separator: ",").compactMap { (url: Substring) -> String? in
             guard let at = url.lastIndex(of: "@") else { return nil }
-            return String(url[url.index(after: at)...].prefix { $0 != ":" && $0 != "/" })
+            return String(url[at...].dropFirst().prefix { $0 != ":" && $0 != "/" })
         }
     }
 
