@@ -75,6 +75,11 @@ struct ScaleOutTests {
         for step in ["stop_app", "running again", "kill -9 clowder-ingest 1", "clowder-ingest 1 started again", "kill -9 clowder-sink 2"] {
             #expect(r.stdout.contains(step), "the run did not report '\(step)'")
         }
+        // The replica's death was seen by the balancer: it passed batches on to the other replica
+        // (ingest 1 is down for 4 s while the agents send several batches a second).
+        let balancer = r.stdout.split(separator: "\n").first { $0.hasPrefix("balancer: ") } ?? ""
+        let passedOn = balancer.split(separator: ";").last?.split(separator: " ").first.flatMap { Int($0) } ?? 0
+        #expect(passedOn >= 1, "NGINX passed no batch on to the other replica: \(balancer)")
         // Nothing is left running: every pid file is gone.
         let pids = (try? FileManager.default.subpathsOfDirectory(atPath: work.appendingPathComponent("run/pids").path)) ?? []
         #expect(pids.filter { $0.hasSuffix(".pid") }.isEmpty, "left running: \(pids)")

@@ -61,7 +61,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   jobs -p | xargs -r kill 2>/dev/null || true
-  "$HERE/stop.sh" >/dev/null 2>&1 || true
+  "$HERE/stop.sh" > "$WORK/logs/stop.log" 2>&1 || true
   if ((rc != 0)) && [ -d "$WORK/logs" ]; then
     for f in "$WORK"/logs/*.log; do
       [ -s "$f" ] && case "$f" in *nginx-access*) ;; *) echo "---- $f (last lines)"; tail -n 8 "$f";; esac
