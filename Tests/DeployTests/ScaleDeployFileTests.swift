@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The deploy files of the scaled-out centre (issue 15): deploy/compose.scale.yaml with
 /// deploy/docker/scale/, and deploy/k8s/{clowder-ingest,clowder-sink,rabbitmq-cluster}.yaml. No container
 /// engine or Kubernetes runs here: the YAML is parsed for real (PyYAML), the names that must agree
 /// across files are checked against each other, and NGINX itself accepts the balancer's configuration.
-@Suite("Scaled-out deploy files (compose, Kubernetes, balancer)", .serialized)
+@Suite("Scaled-out deploy files (compose, Kubernetes, balancer)", .serialized, .ownThreads)
 struct ScaleDeployFileTests {
     /// Every document of a YAML file, parsed by PyYAML's safe loader and handed over as JSON.
     static func yaml(_ relative: String) throws -> [[String: Any]] {
@@ -196,6 +197,59 @@ struct ScaleDeployFileTests {
             for v in ["RABBITMQ_USER", "RABBITMQ_PASSWORD"] {
                 #expect(vars[..<index].contains { $0["name"] as? String == v }, "\(label): $(\(v)) is not defined before \(key)")
             }
+        }
+    }
+
+    /// Runs `<product> check --env-file <path>` (an absolute path) with `environment` added; expects exit 0.
+    static func check(_ product: String, _ path: String, environment: [String: String]) throws {
+        let exe = try #require(Repo.debugProduct(product), "\(product) is not built: swift build --build-tests")
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        let r = try Run.run(exe.path, ["check", "--env-file", path], environment: env)
+        #expect(r.status == 0, "\(product) check --env-file \(path) exited \(r.status):\n\(r.stdout)\(r.stderr)")
+    }
+
+    /// The value of `name` in a container's `env`, with `$(VAR)` references replaced by `values`.
+    static func containerEnv(_ container: [String: Any], _ name: String, _ values: [String: String]) -> String {
+        var v = list(container["env"]).map(dict).first { $0["name"] as? String == name }?["value"] as? String ?? ""
+        for (k, x) in values { v = v.replacingOccurrences(of: "$(\(k))", with: x) }
+        return v
+    }
+
+    @Test("clowder-ingest check and clowder-sink check accept the scaled-out settings (compose env files, k8s ConfigMaps with the Deployments' broker URLs)",
+          .disabled(if: DemoTests.agentOnly, "CLOWDER_AGENT_ONLY=1 builds no clowder-ingest or clowder-sink"))
+    func settingsPassCheck() throws {
+        let dir = try Repo.temporaryDirectory("scale-check")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("0123456789abcdef0123456789abcdef\n".utf8).write(to: dir.appendingPathComponent("agent.key"))
+        try Data("scale-agent  batches,events  hmac:file:\(dir.path)/agent.key\n".utf8).write(to: dir.appendingPathComponent("keys"))
+        try Data("secret\n".utf8).write(to: dir.appendingPathComponent("postgres.password"))
+        let ingestPaths = [
+            "CLOWDER_INGEST_KEYS_FILE": dir.appendingPathComponent("keys").path,
+            "CLOWDER_INGEST_DEDUPE_PATH": dir.appendingPathComponent("dedupe.db").path,
+            "CLOWDER_INGEST_JOURNAL_PATH": dir.appendingPathComponent("journal.db").path,
+            "CLOWDER_INGEST_STATUS_PATH": dir.appendingPathComponent("status.db").path,
+        ]
+        let sinkPaths = ["CLOWDER_SINK_POSTGRES_PASSWORD_FILE": dir.appendingPathComponent("postgres.password").path]
+        try Self.check("clowder-ingest", Repo.deploy.appendingPathComponent("docker/scale/ingest.env").path, environment: ingestPaths)
+        try Self.check("clowder-sink", Repo.deploy.appendingPathComponent("docker/scale/sink.env").path, environment: sinkPaths)
+
+        // The Kubernetes ConfigMaps' env files, with the broker URL the Deployment builds from the operator's Secret.
+        let credentials = ["RABBITMQ_USER": "clowder", "RABBITMQ_PASSWORD": "s3cret-Pass_word"]
+        for (file, product, key, urlKey, extra) in [
+            ("deploy/k8s/clowder-ingest.yaml", "clowder-ingest", "ingest.env", "CLOWDER_INGEST_BROKER_URL", ingestPaths),
+            ("deploy/k8s/clowder-sink.yaml", "clowder-sink", "sink.env", "CLOWDER_SINK_AMQP_URL", sinkPaths),
+        ] {
+            let docs = try Self.yaml(file)
+            let configMap = docs.first { $0["kind"] as? String == "ConfigMap" } ?? [:]
+            let envFile = dir.appendingPathComponent("\(product).env")
+            try (Self.dict(configMap["data"])[key] as? String ?? "").write(to: envFile, atomically: true, encoding: .utf8)
+            let deployment = Self.dict((docs.first { $0["kind"] as? String == "Deployment" } ?? [:])["spec"])
+            let container = Self.dict(Self.list(Self.dict(Self.dict(deployment["template"])["spec"])["containers"]).first)
+            var environment = extra
+            environment[urlKey] = Self.containerEnv(container, urlKey, credentials)
+            #expect(environment[urlKey]?.contains("amqp://clowder:s3cret-Pass_word@") == true)
+            try Self.check(product, envFile.path, environment: environment)
         }
     }
 }
