@@ -141,6 +141,7 @@ let package = Package(
                 "Ingest", "Broker", "MetricsModel", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            exclude: ["Support/fault_proxy.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DeployTests", dependencies: ["MetricsModel", "Agent", "TestSupport"], swiftSettings: swiftSettings),

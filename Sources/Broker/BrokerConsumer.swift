@@ -11,6 +11,9 @@ import Synchronization
 /// After a lost connection it reconnects with backoff; deliveries not yet
 /// acknowledged are redelivered by the broker (`redelivered` true), and acks
 /// for the old connection (older ``BrokerDelivery/connectionGeneration``) are dropped.
+/// Given several URLs (the nodes of a RabbitMQ cluster; use quorum queues there,
+/// so the queue lives on every node), it moves to the next one of the list after
+/// every failed connect and every lost connection, and logs the node it is on.
 /// The stream ends only after ``shutdown()``.
 ///
 /// ```swift
@@ -23,8 +26,10 @@ import Synchronization
 /// }
 /// ```
 public final class BrokerConsumer: BrokerClient {
-    /// The broker.
-    public let url: BrokerURL
+    /// The broker's nodes, in the order they are tried (at least one).
+    public let urls: [BrokerURL]
+    /// The first node of ``urls``.
+    public var url: BrokerURL { urls[0] }
     /// Declared on connect when not nil, and the queue bound to it.
     public let exchange: ExchangeDeclaration?
     /// Declared on connect and consumed.
@@ -40,7 +45,7 @@ public final class BrokerConsumer: BrokerClient {
     let continuation: AsyncStream<BrokerDelivery>.Continuation
     let logger: Logger
     let worker = WorkerThread()
-    let shared = Mutex(Shared())
+    let shared: Mutex<Shared>
 
     enum Command {
         case ack(UInt64, multiple: Bool)
@@ -53,20 +58,22 @@ public final class BrokerConsumer: BrokerClient {
         var generation: UInt64 = 0
         var commands: [(UInt64, Command)] = []
         var delivered: UInt64 = 0
+        var nodes: BrokerNodes
     }
 
     /// - Parameters:
-    ///   - url: the broker.
+    ///   - urls: the broker's nodes, tried in order (must not be empty).
     ///   - exchange: declared and bound when not nil (e.g. ``ExchangeDeclaration/clowderMetrics``).
     ///   - queue: declared (durable by default) and consumed.
     ///   - bindingKey: routing key of the binding.
     ///   - prefetch: most unacknowledged deliveries at a time.
     ///   - maxBackoff: longest pause between reconnect attempts, seconds.
     public init(
-        url: BrokerURL, exchange: ExchangeDeclaration?, queue: QueueDeclaration, bindingKey: String = "", prefetch: UInt16 = 100,
+        urls: [BrokerURL], exchange: ExchangeDeclaration?, queue: QueueDeclaration, bindingKey: String = "", prefetch: UInt16 = 100,
         maxBackoff: Double = 5, logger: Logger = Logger(label: "clowder.broker.consumer")
     ) {
-        self.url = url
+        self.urls = urls
+        self.shared = Mutex(Shared(nodes: BrokerNodes(urls)))
         self.exchange = exchange
         self.queue = queue
         self.bindingKey = bindingKey
@@ -75,6 +82,19 @@ public final class BrokerConsumer: BrokerClient {
         self.logger = logger
         (deliveries, continuation) = AsyncStream.makeStream(of: BrokerDelivery.self, bufferingPolicy: .unbounded)
     }
+
+    /// One node: ``init(urls:exchange:queue:bindingKey:prefetch:maxBackoff:logger:)`` with `[url]`.
+    public convenience init(
+        url: BrokerURL, exchange: ExchangeDeclaration?, queue: QueueDeclaration, bindingKey: String = "", prefetch: UInt16 = 100,
+        maxBackoff: Double = 5, logger: Logger = Logger(label: "clowder.broker.consumer")
+    ) {
+        self.init(
+            urls: [url], exchange: exchange, queue: queue, bindingKey: bindingKey, prefetch: prefetch, maxBackoff: maxBackoff,
+            logger: logger)
+    }
+
+    /// The node connected to (or tried next).
+    public var currentURL: BrokerURL { shared.withLock { $0.nodes.current } }
 
     /// The connection state.
     public var state: BrokerState { shared.withLock { $0.life.state } }
@@ -126,8 +146,19 @@ public final class BrokerConsumer: BrokerClient {
         var generation: UInt64 = 0
 
         func drop(_ error: BrokerError) {
-            logger.warning("broker connection lost", metadata: ["url": "\(url)", "queue": "\(queue.name)", "error": "\(error)"])
-            shared.withLock { $0.life.state = .disconnected(reason: error.message); $0.commands.removeAll() }
+            let (lost, next) = shared.withLock { s -> (BrokerURL, BrokerNodes) in
+                s.life.state = .disconnected(reason: error.message)
+                s.commands.removeAll()
+                let lost = s.nodes.current
+                s.nodes.advance()
+                return (lost, s.nodes)
+            }
+            logger.warning(
+                "broker connection lost",
+                metadata: [
+                    "url": "\(lost)", "queue": "\(queue.name)", "error": "\(error)", "next_url": "\(next.current)",
+                    "next_node": "\(next.position)",
+                ])
             connection?.close()
             connection = nil
         }
@@ -150,8 +181,9 @@ public final class BrokerConsumer: BrokerClient {
                 break
             }
             guard let conn = connection else {
+                let node = shared.withLock { $0.nodes }
                 do {
-                    let c = try AMQPConnection(url: url)
+                    let c = try AMQPConnection(url: node.current)
                     if let exchange {
                         try c.declareExchange(exchange)
                     }
@@ -164,12 +196,14 @@ public final class BrokerConsumer: BrokerClient {
                     backoff.reset()
                     let g = generation
                     shared.withLock { $0.life.state = .connected; $0.generation = g; $0.commands.removeAll() }
-                    logger.info("consuming", metadata: ["url": "\(url)", "queue": "\(declared.name)"])
+                    logger.info("consuming", metadata: ["url": "\(node.current)", "node": "\(node.position)", "queue": "\(declared.name)"])
                 } catch {
                     let e = error as? BrokerError ?? BrokerError(.connect, "\(error)")
-                    shared.withLock { $0.life.state = .disconnected(reason: e.message) }
+                    shared.withLock { $0.life.state = .disconnected(reason: e.message); $0.nodes.advance() }
                     let pause = backoff.next()
-                    logger.debug("broker connect failed, retrying", metadata: ["error": "\(e)", "in_s": "\(pause)"])
+                    logger.log(
+                        level: urls.count > 1 ? .warning : .debug, "broker connect failed, retrying",
+                        metadata: ["url": "\(node.current)", "node": "\(node.position)", "error": "\(e)", "in_s": "\(pause)"])
                     worker.wait(socket: -1, timeout: pause)
                 }
                 continue

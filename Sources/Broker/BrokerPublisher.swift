@@ -14,7 +14,13 @@ import Synchronization
 /// messages, then reads confirms.
 ///
 /// After a failure the thread reconnects with exponential backoff and full
-/// jitter (0.1 s doubling to `maxBackoff`), re-declaring the exchange.
+/// jitter (0.1 s doubling to `maxBackoff`), re-declaring the exchange. Given
+/// several URLs (the nodes of a RabbitMQ cluster), it moves to the next one of
+/// the list after every failed connect and every lost connection, and logs the
+/// node it is on (`url`, `node` = its place `i/n` in the list). Messages whose
+/// confirms had not arrived when a connection was lost fail with
+/// `connectionLost`: the caller answers 503 and the client retries, possibly
+/// through another node (stores de-duplicate on `message_id`).
 ///
 /// ```swift
 /// let p = BrokerPublisher(url: try BrokerURL("amqp://guest:guest@127.0.0.1:5672"), exchange: .clowderMetrics)
@@ -23,8 +29,10 @@ import Synchronization
 /// await p.shutdown()
 /// ```
 public final class BrokerPublisher: BrokerClient {
-    /// The broker.
-    public let url: BrokerURL
+    /// The broker's nodes, in the order they are tried (at least one).
+    public let urls: [BrokerURL]
+    /// The first node of ``urls``.
+    public var url: BrokerURL { urls[0] }
     /// The exchange published to (declared on every connect).
     public let exchange: ExchangeDeclaration
     /// Longest wait for confirms of one call, seconds.
@@ -33,7 +41,7 @@ public final class BrokerPublisher: BrokerClient {
     public let maxBackoff: Double
     let logger: Logger
     let worker = WorkerThread()
-    let shared = Mutex(Shared())
+    let shared: Mutex<Shared>
 
     struct Job {
         let messages: [OutgoingMessage]
@@ -44,20 +52,36 @@ public final class BrokerPublisher: BrokerClient {
         var life = ClientLifecycle()
         var queue: [Job] = []
         var published: UInt64 = 0
+        var nodes: BrokerNodes
     }
 
     /// - Parameters:
-    ///   - url: the broker.
+    ///   - urls: the broker's nodes, tried in order (must not be empty).
     ///   - exchange: declared on connect; messages go there.
     ///   - confirmTimeout: seconds to wait for the confirms of one call before the connection is treated as lost.
     ///   - maxBackoff: longest pause between reconnect attempts, seconds.
-    public init(url: BrokerURL, exchange: ExchangeDeclaration, confirmTimeout: Double = 30, maxBackoff: Double = 5, logger: Logger = Logger(label: "clowder.broker.publisher")) {
-        self.url = url
+    public init(
+        urls: [BrokerURL], exchange: ExchangeDeclaration, confirmTimeout: Double = 30, maxBackoff: Double = 5,
+        logger: Logger = Logger(label: "clowder.broker.publisher")
+    ) {
+        self.urls = urls
+        self.shared = Mutex(Shared(nodes: BrokerNodes(urls)))
         self.exchange = exchange
         self.confirmTimeout = confirmTimeout
         self.maxBackoff = maxBackoff
         self.logger = logger
     }
+
+    /// One node: ``init(urls:exchange:confirmTimeout:maxBackoff:logger:)`` with `[url]`.
+    public convenience init(
+        url: BrokerURL, exchange: ExchangeDeclaration, confirmTimeout: Double = 30, maxBackoff: Double = 5,
+        logger: Logger = Logger(label: "clowder.broker.publisher")
+    ) {
+        self.init(urls: [url], exchange: exchange, confirmTimeout: confirmTimeout, maxBackoff: maxBackoff, logger: logger)
+    }
+
+    /// The node connected to (or tried next).
+    public var currentURL: BrokerURL { shared.withLock { $0.nodes.current } }
 
     /// The connection state (for `/healthz`).
     public var state: BrokerState { shared.withLock { $0.life.state } }
@@ -81,7 +105,7 @@ public final class BrokerPublisher: BrokerClient {
                 case .connected:
                     s.queue.append(Job(messages: messages, continuation: c))
                     return nil
-                case .connecting: return BrokerError(.unavailable, "connecting to \(url)")
+                case .connecting: return BrokerError(.unavailable, "connecting to \(s.nodes.current)")
                 case .disconnected(let reason): return BrokerError(.unavailable, "broker unavailable: \(reason)")
                 case .stopped: return BrokerError(.closed, "publisher is shut down")
                 }
@@ -140,7 +164,14 @@ public final class BrokerPublisher: BrokerClient {
         }
 
         func drop(_ error: BrokerError) {
-            logger.warning("broker connection lost", metadata: ["url": "\(url)", "error": "\(error)"])
+            let (lost, next) = shared.withLock { s -> (BrokerURL, BrokerNodes) in
+                let lost = s.nodes.current
+                s.nodes.advance()
+                return (lost, s.nodes)
+            }
+            logger.warning(
+                "broker connection lost",
+                metadata: ["url": "\(lost)", "error": "\(error)", "next_url": "\(next.current)", "next_node": "\(next.position)"])
             setState(.disconnected(reason: error.message))
             failAll(error)
             connection?.close()
@@ -183,21 +214,27 @@ public final class BrokerPublisher: BrokerClient {
             if stopping { break }
 
             guard let conn = connection else {
+                let node = shared.withLock { $0.nodes }
                 do {
-                    let c = try AMQPConnection(url: url)
+                    let c = try AMQPConnection(url: node.current)
                     try c.declareExchange(exchange)
                     try c.confirmSelect()
                     connection = c
                     confirmedThrough = 0
                     backoff.reset()
                     setState(.connected)
-                    logger.info("connected to the broker", metadata: ["url": "\(url)", "exchange": "\(exchange.name)"])
+                    logger.info(
+                        "connected to the broker",
+                        metadata: ["url": "\(node.current)", "node": "\(node.position)", "exchange": "\(exchange.name)"])
                 } catch {
                     let e = error as? BrokerError ?? BrokerError(.connect, "\(error)")
                     setState(.disconnected(reason: e.message))
                     failAll(BrokerError(.unavailable, e.message))
+                    shared.withLock { $0.nodes.advance() }
                     let pause = backoff.next()
-                    logger.debug("broker connect failed, retrying", metadata: ["error": "\(e)", "in_s": "\(pause)"])
+                    logger.log(
+                        level: urls.count > 1 ? .warning : .debug, "broker connect failed, retrying",
+                        metadata: ["url": "\(node.current)", "node": "\(node.position)", "error": "\(e)", "in_s": "\(pause)"])
                     worker.wait(socket: -1, timeout: pause)
                 }
                 continue

@@ -81,8 +81,32 @@ public struct BrokerURL: Sendable, Hashable, CustomStringConvertible {
         return "amqp://\(user):***@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(v)"
     }
 
-    /// `text` (an AMQP URI, possibly malformed) with any password replaced by `***`, for messages.
+    /// Parses a comma-separated list of `amqp://` URIs, the nodes of one RabbitMQ cluster
+    /// (e.g. `amqp://u:p@rabbit1:5672/,amqp://u:p@rabbit2:5672/`), in the order they are tried.
+    /// Spaces around each entry are ignored; a comma inside a password or virtual host is written `%2C`.
+    /// - Returns: one URL or more.
+    /// - Throws: ``BrokerError`` `invalidURL` naming the entry (1-based) at fault, or when the list is empty.
+    public static func list(_ text: String) throws -> [BrokerURL] {
+        let entries = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces }
+        guard entries.contains(where: { !$0.isEmpty }) else {
+            throw BrokerError(.invalidURL, "no broker URL given: expected amqp://user:password@host:port/vhost, or several separated by commas")
+        }
+        return try entries.enumerated().map { i, entry in
+            guard !entry.isEmpty else { throw BrokerError(.invalidURL, "entry \(i + 1) of the broker URL list is empty") }
+            do { return try BrokerURL(entry) } catch let e as BrokerError where entries.count > 1 {
+                throw BrokerError(.invalidURL, "entry \(i + 1) of the broker URL list: \(e.message)")
+            }
+        }
+    }
+
+    /// `text` (an AMQP URI or a comma-separated list of them, possibly malformed) with any password
+    /// replaced by `***`, for messages.
     public static func redacted(_ text: String) -> String {
+        guard !text.contains(",") else { return text.split(separator: ",", omittingEmptySubsequences: false).map { redactedOne(String($0)) }.joined(separator: ",") }
+        return redactedOne(text)
+    }
+
+    static func redactedOne(_ text: String) -> String {
         let u = Array(text.utf8)
         guard let at = u.lastIndex(of: UInt8(ascii: "@")) else { return text }
         var start = 0
@@ -110,4 +134,35 @@ public struct BrokerURL: Sendable, Hashable, CustomStringConvertible {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+extension Substring {
+    var trimmingSpaces: String {
+        var s = self
+        while s.first == " " || s.first == "\t" { s.removeFirst() }
+        while s.last == " " || s.last == "\t" { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// The nodes a ``BrokerPublisher`` or ``BrokerConsumer`` may connect to, and the one it is on:
+/// after a failed connect or a lost connection the client moves to the next node of the list
+/// (round robin), so that a stopped cluster node is left for the next one.
+struct BrokerNodes: Sendable {
+    let urls: [BrokerURL]
+    private(set) var index = 0
+
+    init(_ urls: [BrokerURL]) {
+        precondition(!urls.isEmpty, "a broker client needs at least one URL")
+        self.urls = urls
+    }
+
+    /// The node connected to, or tried next.
+    var current: BrokerURL { urls[index] }
+
+    /// `i/n`: the current node's place in the list (1-based), for the logs.
+    var position: String { "\(index + 1)/\(urls.count)" }
+
+    /// Moves to the next node of the list (the first after the last).
+    mutating func advance() { index = (index + 1) % urls.count }
 }

@@ -53,12 +53,16 @@ public struct QueueDeclaration: Sendable, Hashable {
     public var queueType: String?
     /// `x-overflow`: `drop-head` (default), `reject-publish` (publishers get `basic.nack`) or `reject-publish-dlx`.
     public var overflow: String?
+    /// `x-delivery-limit` (quorum queues only): returns of one message to the queue after which the broker
+    /// dead-letters it (to `x-dead-letter-exchange`) instead of delivering it again
+    /// (https://www.rabbitmq.com/docs/quorum-queues#poison-message-handling).
+    public var deliveryLimit: Int64?
 
     public init(
         name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false,
         deadLetterExchange: String? = nil, deadLetterRoutingKey: String? = nil,
         messageTTLMilliseconds: Int64? = nil, maxLength: Int64? = nil, queueType: String? = nil,
-        overflow: String? = nil
+        overflow: String? = nil, deliveryLimit: Int64? = nil
     ) {
         self.name = name
         self.durable = durable
@@ -70,6 +74,7 @@ public struct QueueDeclaration: Sendable, Hashable {
         self.maxLength = maxLength
         self.queueType = queueType
         self.overflow = overflow
+        self.deliveryLimit = deliveryLimit
     }
 
     /// The `x-…` arguments as (key, value) pairs, strings or integers.
@@ -81,6 +86,7 @@ public struct QueueDeclaration: Sendable, Hashable {
         if let maxLength { a.append(("x-max-length", .int(maxLength))) }
         if let queueType { a.append(("x-queue-type", .string(queueType))) }
         if let overflow { a.append(("x-overflow", .string(overflow))) }
+        if let deliveryLimit { a.append(("x-delivery-limit", .int(deliveryLimit))) }
         return a
     }
 

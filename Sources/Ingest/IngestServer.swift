@@ -36,9 +36,9 @@ public final class IngestServer: Sendable {
         let keys = try KeyStore(path: c.keysFile)
         let dedupe = try DedupeStore(path: c.dedupePath, ttl: c.dedupeTTL, maxEntries: c.dedupeMaxEntries)
         let destination: any MessageDestination
-        if let url = c.brokerURL {
+        if !c.brokerURLs.isEmpty {
             let p = BrokerPublisher(
-                url: url, exchange: ExchangeDeclaration(name: c.exchange), confirmTimeout: c.confirmTimeout, logger: logger)
+                urls: c.brokerURLs, exchange: ExchangeDeclaration(name: c.exchange), confirmTimeout: c.confirmTimeout, logger: logger)
             publisher = p
             destination = BrokerDestination(publisher: p)
         } else {

@@ -326,17 +326,16 @@ public final class IngestService: Sendable {
             }
         }
 
-        // Messages, each stamped with the key id and bounded in size.
-        var messages: [(id: String, body: [UInt8])] = []
-        messages.reserveCapacity(points.count + events.count)
-        let idPrefix = "\(keyID):\(messagePrefix):"
-        for (i, p) in points.enumerated() {
-            let bytes = MetricsMessage.json(for: p, agentID: agentID, keyID: keyID).jsonBytes
-            guard bytes.count <= limits.maxMessageBytes else {
-                return fail(.invalidBody("points[\(i)] makes a message of more than \(limits.maxMessageBytes) bytes"))
-            }
-            messages.append((idPrefix + String(messages.count), bytes))
+        // Messages, each stamped with the key id and bounded in size: points several to a message
+        // (MetricsMessage.pointsMessageBytes), each keeping its index in the batch; events one per message.
+        var messages: [(id: String, body: [UInt8])]
+        switch Self.pointMessages(points, batchID: "\(keyID):\(messagePrefix)", agentID: agentID, keyID: keyID,
+                                  perMessage: configuration.pointsPerMessage, maxBytes: limits.maxMessageBytes) {
+        case .success(let m): messages = m
+        case .failure(let e): return fail(.invalidBody("points[\(e.index)] makes a message of more than \(limits.maxMessageBytes) bytes"))
         }
+        messages.reserveCapacity(messages.count + events.count)
+        let idPrefix = "\(keyID):\(messagePrefix):"
         for (i, e) in events.enumerated() {
             var members = e.members
             members["key_id"] = .string(keyID)
@@ -344,7 +343,7 @@ public final class IngestService: Sendable {
             guard bytes.count <= limits.maxMessageBytes else {
                 return fail(.invalidBody("\(kind == .batch ? "events" : "")[\(i)] makes a message of more than \(limits.maxMessageBytes) bytes"))
             }
-            messages.append((idPrefix + String(messages.count), bytes))
+            messages.append((idPrefix + String(points.count + i), bytes))
         }
 
         // Publish, once per key and id at a time.
@@ -378,6 +377,54 @@ public final class IngestService: Sendable {
                 "accepted": true, "batch_id": .string(messagePrefix), "points": .int(Int64(points.count)),
                 "events": .int(Int64(events.count)), "messages": .int(Int64(messages.count)),
             ])
+    }
+
+    /// The messages for a batch's points: with `perMessage` 1 one flat point message each
+    /// (``MetricsMessage/json(for:agentID:keyID:)``, `message_id` `<batchID>:<index>`); otherwise points
+    /// messages (``MetricsMessage/pointsMessageBytes(id:first:agentID:keyID:elements:)``) of at most
+    /// `perMessage` points and `maxBytes` bytes, in order, `message_id` `<batchID>:<first>-<last>`.
+    /// - Returns: the messages, or the index of a point too large for a message of its own.
+    static func pointMessages(
+        _ points: [Point], batchID: String, agentID: String, keyID: String, perMessage: Int, maxBytes: Int
+    ) -> Result<[(id: String, body: [UInt8])], PointTooLarge> {
+        var messages: [(id: String, body: [UInt8])] = []
+        if perMessage <= 1 {
+            messages.reserveCapacity(points.count)
+            for (i, p) in points.enumerated() {
+                let bytes = MetricsMessage.json(for: p, agentID: agentID, keyID: keyID).jsonBytes
+                guard bytes.count <= maxBytes else { return .failure(PointTooLarge(index: i)) }
+                messages.append(("\(batchID):\(i)", bytes))
+            }
+            return .success(messages)
+        }
+        messages.reserveCapacity(points.count / perMessage + 1)
+        let envelope = MetricsMessage.pointsEnvelopeBytes(id: batchID, agentID: agentID, keyID: keyID)
+        var elements: [[UInt8]] = []
+        elements.reserveCapacity(min(perMessage, points.count))
+        var size = envelope
+        var first = 0
+        func flush() {
+            messages.append(
+                (MetricsMessage.pointsMessageID(id: batchID, first: first, count: elements.count),
+                 MetricsMessage.pointsMessageBytes(id: batchID, first: first, agentID: agentID, keyID: keyID, elements: elements)))
+            first += elements.count
+            elements.removeAll(keepingCapacity: true)
+            size = envelope
+        }
+        for (i, p) in points.enumerated() {
+            let e = MetricsMessage.elementBytes(for: p)
+            guard envelope + e.count + 1 <= maxBytes else { return .failure(PointTooLarge(index: i)) }
+            if !elements.isEmpty && (elements.count >= perMessage || size + e.count + 1 > maxBytes) { flush() }
+            elements.append(e)
+            size += e.count + 1
+        }
+        if !elements.isEmpty { flush() }
+        return .success(messages)
+    }
+
+    /// A point whose message alone exceeds `CLOWDER_INGEST_MAX_MESSAGE_BYTES`.
+    struct PointTooLarge: Error {
+        let index: Int
     }
 
     static func randomID() -> String {

@@ -47,41 +47,22 @@ public enum MetricsMessage {
     /// sees them: a point's `time_ns` (or `created` × 10⁶) must be in
     /// ``timeNanosecondsRange``, an event's `created` in ``createdMillisecondsRange``.
     /// - Throws: ``ModelError`` (`invalid`, naming the member) or ``JSONParseError``.
+    ///
+    /// A message of several points (`category` `metric_points`, see ``decodeAll(_:messageID:)``) is refused
+    /// here, so that a reader that knows only single messages never takes one for an event.
     public static func decode(_ bytes: some Collection<UInt8>) throws -> Decoded {
         let v = try JSONValue(parsing: bytes)
         guard case .object = v else { throw ModelError(.invalid, "message is not a JSON object") }
+        if v["category"]?.stringValue == pointsCategory {
+            throw ModelError(.invalid, "a message of several points (category \(pointsCategory)): read it with decodeAll")
+        }
+        return try decode(value: v)
+    }
+
+    /// ``decode(_:)`` of a parsed object.
+    static func decode(value v: JSONValue) throws -> Decoded {
         if v["category"]?.stringValue == "metric" {
-            guard let m = v["type"]?.stringValue, !m.isEmpty else {
-                throw ModelError(.invalid, "metric message without type (the measurement)")
-            }
-            let t: Int64
-            if let ns = v["time_ns"] {
-                guard let value = ns.intValue, timeNanosecondsRange.contains(value) else {
-                    throw ModelError(
-                        .invalid,
-                        "metric message time_ns \(ns.jsonString) is not an integer in \(timeNanosecondsRange) (epoch ns)")
-                }
-                t = value
-            } else if let created = v["created"] {
-                guard let ms = created.intValue, let ns = nanoseconds(milliseconds: ms) else {
-                    throw ModelError(
-                        .invalid,
-                        "metric message created \(created.jsonString) is not an integer in \(createdMillisecondsRange) (epoch ms)")
-                }
-                t = ns
-            } else {
-                throw ModelError(.invalid, "metric message without time_ns or created")
-            }
-            var tags: [String: String] = [:]
-            if let tv = v["tags"], tv != .null {
-                guard let to = tv.objectValue else { throw ModelError(.invalid, "metric message tags is not an object") }
-                for (k, tv) in to { tags[k] = tv.stringValue ?? tv.jsonString }
-            }
-            if let agent = v["agent"]?.stringValue, tags["agent"] == nil { tags["agent"] = agent }
-            guard let fields = v["fields"]?.objectValue, !fields.isEmpty else {
-                throw ModelError(.invalid, "metric message without fields")
-            }
-            return .point(Point(measurement: m, tags: tags, fields: fields, timeNanoseconds: t))
+            return .point(try point(v, agent: nil, path: "metric message "))
         }
         let event = try ClowderEvent(json: v)
         guard let created = event.created, createdMillisecondsRange.contains(created) else {
@@ -90,6 +71,44 @@ public enum MetricsMessage {
                 "event created \(v["created"]?.jsonString ?? "-") is not an integer in \(createdMillisecondsRange) (epoch ms)")
         }
         return .event(event)
+    }
+
+    /// A point from a single metric message or an element of a points message; `agent` (the
+    /// envelope's) when the object has none. `path` prefixes every error message.
+    static func point(_ v: JSONValue, agent: String?, path: String) throws -> Point {
+        do {
+            guard case .object = v else { throw ModelError(.invalid, "is not a JSON object") }
+            guard let m = v["type"]?.stringValue, !m.isEmpty else {
+                throw ModelError(.invalid, "without type (the measurement)")
+            }
+            let t: Int64
+            if let ns = v["time_ns"] {
+                guard let value = ns.intValue, timeNanosecondsRange.contains(value) else {
+                    throw ModelError(.invalid, "time_ns \(ns.jsonString) is not an integer in \(timeNanosecondsRange) (epoch ns)")
+                }
+                t = value
+            } else if let created = v["created"] {
+                guard let ms = created.intValue, let ns = nanoseconds(milliseconds: ms) else {
+                    throw ModelError(
+                        .invalid, "created \(created.jsonString) is not an integer in \(createdMillisecondsRange) (epoch ms)")
+                }
+                t = ns
+            } else {
+                throw ModelError(.invalid, "without time_ns or created")
+            }
+            var tags: [String: String] = [:]
+            if let tv = v["tags"], tv != .null {
+                guard let to = tv.objectValue else { throw ModelError(.invalid, "tags is not an object") }
+                for (k, tv) in to { tags[k] = tv.stringValue ?? tv.jsonString }
+            }
+            if let agent = v["agent"]?.stringValue ?? agent, tags["agent"] == nil { tags["agent"] = agent }
+            guard let fields = v["fields"]?.objectValue, !fields.isEmpty else {
+                throw ModelError(.invalid, "without fields")
+            }
+            return Point(measurement: m, tags: tags, fields: fields, timeNanoseconds: t)
+        } catch let e as ModelError {
+            throw ModelError(e.code, path + e.message)
+        }
     }
 
     /// A decoded message.

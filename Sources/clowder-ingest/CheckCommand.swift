@@ -17,8 +17,8 @@ struct CheckCommand: AsyncParsableCommand {
             let keys = try KeyStore(path: c.keysFile)
             print("listen: \(c.host):\(c.port)")
             print("keys: \(keys.count) from \(c.keysFile)")
-            if let url = c.brokerURL {
-                print("destination: rabbitmq \(url) exchange \(c.exchange)")
+            if !c.brokerURLs.isEmpty {
+                print("destination: rabbitmq \(c.brokerURLs.map(\.description).joined(separator: ",")) exchange \(c.exchange)")
             } else {
                 print("destination: journal \(c.journalPath)")
             }

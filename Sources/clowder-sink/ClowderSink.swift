@@ -142,6 +142,7 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     func redacted(_ url: String) -> String {
+        if url.contains(",") { return url.split(separator: ",", omittingEmptySubsequences: false).map { redacted(String($0)) }.joined(separator: ",") }
         guard let s = url.firstRange(of: "://"), let at = url[s.upperBound...].firstIndex(of: "@") else { return url }
         let info = url[s.upperBound..<at]
         guard let colon = info.firstIndex(of: ":") else { return url }

@@ -109,8 +109,9 @@ struct IngestRefusalTests {
             .post, "/v1/batches", headers: try h.signedHeaders(body: body, id: b.id, created: Int64(Date().timeIntervalSince1970) + 5), body: body)
         #expect(replay.status == 200, "\(replay.text)")
         #expect(replay.json?["duplicate"] == .bool(true))
-        let published = try await h.drainQueue()
-        #expect(published.count == b.points.count + b.events.count)
+        let published = try PublishedMessages.items(try await h.drainQueue())
+        #expect(published.bodies == Batches.expectedMessages(b))
+        #expect(published.counts.values.allSatisfy { $0 == 1 })
     }
 
     @Test("over the per-key rate limit: 429 with Retry-After")

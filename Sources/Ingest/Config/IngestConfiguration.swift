@@ -12,7 +12,7 @@ import SystemPackage
 /// | `CLOWDER_INGEST_PORT` | listen port (0 = any free port) | `8080` |
 /// | `CLOWDER_INGEST_PUBLIC_URL` | scheme and authority clients sign as `@target-uri` (behind a proxy), e.g. `https://ingest.example.org` | `http://<Host>` |
 /// | `CLOWDER_INGEST_KEYS_FILE` | keys file (see ``KeyStore``), re-read on SIGHUP | required |
-/// | `CLOWDER_INGEST_BROKER_URL` | `amqp://user:password@host:port/vhost`; empty = local journal | empty |
+/// | `CLOWDER_INGEST_BROKER_URL` | `amqp://user:password@host:port/vhost`, or several separated by commas (the nodes of a RabbitMQ cluster, tried in order; after a failed connect or a lost connection the next one); empty = local journal | empty |
 /// | `CLOWDER_INGEST_EXCHANGE` | durable fanout exchange | `clowder.metrics` |
 /// | `CLOWDER_INGEST_JOURNAL_PATH` | SQLite journal when no broker | `clowder-ingest-journal.db` |
 /// | `CLOWDER_INGEST_DEDUPE_PATH` | SQLite de-duplication table | `clowder-ingest-dedupe.db` |
@@ -27,6 +27,7 @@ import SystemPackage
 /// | `CLOWDER_INGEST_RETRY_AFTER` | `Retry-After` seconds on 503 | `5` |
 /// | `CLOWDER_INGEST_MAX_POINTS` | most points per request (400 beyond) | `10000` |
 /// | `CLOWDER_INGEST_MAX_EVENTS` | most events per request (400 beyond) | `10000` |
+/// | `CLOWDER_INGEST_POINTS_PER_MESSAGE` | most points of one batch in one published message (`metric_points`, see `MetricsMessage.pointsMessageBytes`); `1` publishes each point as a message of its own (the flat `metric` message), for consumers that read only that | `100` |
 /// | `CLOWDER_INGEST_MAX_MESSAGE_BYTES` | largest published message, bytes (400 beyond; RabbitMQ's `max_message_size` is 128 MiB) | `262144` |
 /// | `CLOWDER_INGEST_MAX_AGE` | seconds a point's or event's time may lie in the past (400 beyond) | `2592000` (30 days) |
 /// | `CLOWDER_INGEST_MAX_FUTURE` | seconds it may lie in the future (400 beyond) | `3600` |
@@ -48,7 +49,13 @@ public struct IngestConfiguration: Sendable {
     public var port = 8080
     public var publicURL: String?
     public var keysFile = ""
-    public var brokerURL: BrokerURL?
+    /// The broker's nodes, in the order they are tried; empty = local journal.
+    public var brokerURLs: [BrokerURL] = []
+    /// The first of ``brokerURLs``; setting it makes it the only one (nil: none).
+    public var brokerURL: BrokerURL? {
+        get { brokerURLs.first }
+        set { brokerURLs = newValue.map { [$0] } ?? [] }
+    }
     public var exchange = "clowder.metrics"
     public var journalPath = "clowder-ingest-journal.db"
     public var dedupePath = "clowder-ingest-dedupe.db"
@@ -68,6 +75,8 @@ public struct IngestConfiguration: Sendable {
     public var confirmTimeout: Double = 30
     /// Seconds.
     public var retryAfter = 5
+    /// Most points of one batch in one published message (1: each point a flat message of its own).
+    public var pointsPerMessage = 100
     /// Bounds on accepted values (``IngestLimits``).
     public var limits = IngestLimits()
     public var maxConnections = 512
@@ -96,7 +105,7 @@ public struct IngestConfiguration: Sendable {
         "CLOWDER_INGEST_DEDUPE_TTL", "CLOWDER_INGEST_DEDUPE_MAX_ENTRIES", "CLOWDER_INGEST_MAX_BODY_BYTES",
         "CLOWDER_INGEST_MAX_DECODED_BYTES", "CLOWDER_INGEST_RATE_LIMIT", "CLOWDER_INGEST_RATE_BURST", "CLOWDER_INGEST_CLOCK_SKEW",
         "CLOWDER_INGEST_CONFIRM_TIMEOUT", "CLOWDER_INGEST_RETRY_AFTER", "CLOWDER_INGEST_MAX_POINTS", "CLOWDER_INGEST_MAX_EVENTS",
-        "CLOWDER_INGEST_MAX_MESSAGE_BYTES", "CLOWDER_INGEST_MAX_AGE", "CLOWDER_INGEST_MAX_FUTURE", "CLOWDER_INGEST_MAX_CONNECTIONS",
+        "CLOWDER_INGEST_MAX_MESSAGE_BYTES", "CLOWDER_INGEST_POINTS_PER_MESSAGE", "CLOWDER_INGEST_MAX_AGE", "CLOWDER_INGEST_MAX_FUTURE", "CLOWDER_INGEST_MAX_CONNECTIONS",
         "CLOWDER_INGEST_MAX_BODIES_IN_FLIGHT", "CLOWDER_INGEST_MAX_HEADER_BYTES", "CLOWDER_INGEST_IDLE_TIMEOUT",
         "CLOWDER_INGEST_HEADER_TIMEOUT", "CLOWDER_INGEST_BODY_TIMEOUT", "CLOWDER_INGEST_AUTH_FAILURES_PER_MINUTE",
         "CLOWDER_INGEST_SWAGGER_UI_DIR",
@@ -153,7 +162,9 @@ public struct IngestConfiguration: Sendable {
         }
         keysFile = keys
         if let (k, v) = value("broker_url") {
-            do { brokerURL = try BrokerURL(v) } catch { throw bad(k, v, "amqp://user:password@host:port/vhost (\(error))") }
+            do { brokerURLs = try BrokerURL.list(v) } catch {
+                throw bad(k, v, "amqp://user:password@host:port/vhost, or several separated by commas (\(error))")
+            }
         }
         if let (k, v) = value("exchange") {
             guard v.utf8.count <= 255, v.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
@@ -175,6 +186,7 @@ public struct IngestConfiguration: Sendable {
         try int("max_points", 1...1_000_000, into: &limits.maxPoints)
         try int("max_events", 1...1_000_000, into: &limits.maxEvents)
         try int("max_message_bytes", 4096...(64 << 20), into: &limits.maxMessageBytes)
+        try int("points_per_message", 1...10_000, into: &pointsPerMessage)
         var age = Int(limits.maxAgeSeconds), future = Int(limits.maxFutureSeconds)
         try int("max_age", 60...(10 * 365 * 86400), into: &age)
         try int("max_future", 1...(365 * 86400), into: &future)

@@ -23,11 +23,11 @@ struct StatusFeed: Service {
     let consumer: BrokerConsumer
     let logger: Logger
 
-    init(store: StatusStore, url: BrokerURL, exchange: String, queue: String, logger: Logger) {
+    init(store: StatusStore, urls: [BrokerURL], exchange: String, queue: String, logger: Logger) {
         self.store = store
         // Bounded: a replica gone for good leaves a queue of at most 100 000 messages, none older than a day.
         consumer = BrokerConsumer(
-            url: url, exchange: ExchangeDeclaration(name: exchange),
+            urls: urls, exchange: ExchangeDeclaration(name: exchange),
             queue: QueueDeclaration(name: queue, durable: true, messageTTLMilliseconds: 86_400_000, maxLength: 100_000),
             prefetch: 200, logger: logger)
         self.logger = logger
@@ -38,27 +38,32 @@ struct StatusFeed: Service {
         let pump = Task {
             var sincePrune = 0
             for await d in consumer.deliveries {
-                let decoded: MetricsMessage.Decoded
-                do { decoded = try MetricsMessage.decode(d.body) } catch {
+                let items: [MetricsMessage.Item]
+                do { items = try MetricsMessage.decodeAll(d.body, messageID: d.messageID) } catch {
                     logger.debug("status feed: not a JSON message, ignored", metadata: ["error": "\(error)"])
                     consumer.ack(d)
                     continue
                 }
-                do {
-                    switch decoded {
-                    case .event(let e):
-                        if let round = RegionRound(event: e) { try store.record(round) }
-                    case .point(let p):
-                        if try store.record(verdict: p) {
-                            sincePrune += 1
-                            if sincePrune >= 1000 {
-                                sincePrune = 0
-                                try store.prune(nowMilliseconds: p.timeNanoseconds / 1_000_000)
+                // Rounds are events (one per message); verdicts are points, alone or several to a message.
+                for case .success(let decoded) in items.map(\.decoded) {
+                    do {
+                        switch decoded {
+                        case .event(let e):
+                            if let round = RegionRound(event: e) { try store.record(round) }
+                        case .point(let p):
+                            if try store.record(verdict: p) {
+                                sincePrune += 1
+                                if sincePrune >= 1000 {
+                                    sincePrune = 0
+                                    try store.prune(nowMilliseconds: p.timeNanoseconds / 1_000_000)
+                                }
                             }
                         }
+                    } catch {
+                        logger.warning(
+                            "status feed: cannot write the status file; this message is not shown",
+                            metadata: ["error": "\(error)", "file": "\(store.path)"])
                     }
-                } catch {
-                    logger.warning("status feed: cannot write the status file; this message is not shown", metadata: ["error": "\(error)", "file": "\(store.path)"])
                 }
                 consumer.ack(d)
             }

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Broker
 import Configuration
 import Logging
 
@@ -13,12 +14,12 @@ import Logging
 ///
 /// | Key | Default | Meaning |
 /// |---|---|---|
-/// | `CLOWDER_SINK_AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/` | RabbitMQ |
+/// | `CLOWDER_SINK_AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/` | RabbitMQ; several URLs separated by commas are the nodes of a cluster, tried in order (after a failed connect or a lost connection, the next one) |
 /// | `CLOWDER_SINK_EXCHANGE` | `clowder.metrics` | durable fanout exchange consumed |
 /// | `CLOWDER_SINK_DLX_EXCHANGE` | `clowder.metrics.dlx` | dead-letter exchange (durable fanout) |
 /// | `CLOWDER_SINK_DLX_QUEUE` | `clowder.metrics.dlx` | durable queue bound to it, which keeps dead letters |
 /// | `CLOWDER_SINK_SINKS` | `sqlite` | comma-separated sink names |
-/// | `CLOWDER_SINK_QUEUE_TYPE` | `classic` | `classic` or `quorum` |
+/// | `CLOWDER_SINK_QUEUE_TYPE` | `classic` | `classic` or `quorum` (the choice for a cluster: replicated on every node; declared with `x-delivery-limit` = `CLOWDER_SINK_MAX_DELIVERIES`) |
 /// | `CLOWDER_SINK_BATCH_SIZE` | `1000` | messages per write |
 /// | `CLOWDER_SINK_BATCH_MAX_DELAY` | `1` | seconds a partial batch waits |
 /// | `CLOWDER_SINK_PREFETCH` | 2 × batch size | unacknowledged messages per sink |
@@ -46,7 +47,7 @@ import Logging
 /// let settings = try SinkSettings(reader: reader)
 /// ```
 public struct SinkSettings: Sendable {
-    /// RabbitMQ URL.
+    /// RabbitMQ URL, or several separated by commas (``BrokerURL/list(_:)``).
     public var amqpURL: String
     /// Exchange consumed.
     public var exchange: String
@@ -92,8 +93,10 @@ public struct SinkSettings: Sendable {
     public init(reader: ConfigReader) throws {
         var p = KeyReader(reader: reader)
         amqpURL = p.string("CLOWDER_SINK_AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/")
-        if !(amqpURL.hasPrefix("amqp://") || amqpURL.hasPrefix("amqps://")) {
-            p.fail("CLOWDER_SINK_AMQP_URL", amqpURL, "a URL like amqp://user:password@host:5672/vhost")
+        do { _ = try BrokerURL.list(amqpURL) } catch {
+            p.fail(
+                "CLOWDER_SINK_AMQP_URL", BrokerURL.redacted(amqpURL),
+                "a URL like amqp://user:password@host:5672/vhost, or several separated by commas (\((error as? BrokerError)?.message ?? "\(error)"))")
         }
         exchange = p.string("CLOWDER_SINK_EXCHANGE", default: "clowder.metrics")
         deadLetterExchange = p.string("CLOWDER_SINK_DLX_EXCHANGE", default: "clowder.metrics.dlx")

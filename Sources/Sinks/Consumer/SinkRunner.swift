@@ -69,7 +69,8 @@ public final class SinkRunner: Sendable {
     public let destination: any Destination
     let consumer: BrokerConsumer
     let deadLetters: BrokerPublisher
-    let brokerURL: BrokerURL
+    /// The broker's nodes (``SinkSettings/amqpURL``), in the order they are tried.
+    let brokerURLs: [BrokerURL]
     let logger: Logger
     let inbox = Inbox<BrokerDelivery>()
     let counters = Mutex(Stats())
@@ -95,23 +96,40 @@ public final class SinkRunner: Sendable {
         self.definition = definition
         self.destination = try destination ?? definition.makeDestination(logger: logger)
         do {
-            brokerURL = try BrokerURL(settings.amqpURL)
+            brokerURLs = try BrokerURL.list(settings.amqpURL)
         } catch {
-            throw SinkError.config(key: "CLOWDER_SINK_AMQP_URL", value: settings.amqpURL, expected: "an amqp:// URL (\(error))")
+            throw SinkError.config(
+                key: "CLOWDER_SINK_AMQP_URL", value: BrokerURL.redacted(settings.amqpURL),
+                expected: "an amqp:// URL, or several separated by commas (\(error))")
         }
         let queue = Self.queueDeclaration(settings: settings, definition: definition)
         consumer = BrokerConsumer(
-            url: brokerURL, exchange: ExchangeDeclaration(name: settings.exchange), queue: queue,
+            urls: brokerURLs, exchange: ExchangeDeclaration(name: settings.exchange), queue: queue,
             prefetch: UInt16(clamping: definition.prefetch), logger: logger)
         deadLetters = BrokerPublisher(
-            url: brokerURL, exchange: ExchangeDeclaration(name: settings.deadLetterExchange), logger: logger)
+            urls: brokerURLs, exchange: ExchangeDeclaration(name: settings.deadLetterExchange), logger: logger)
     }
 
-    /// The sink's queue: durable, `x-dead-letter-exchange` = the dead-letter exchange, `x-queue-type` when quorum.
+    /// The sink's queue: durable, `x-dead-letter-exchange` = the dead-letter exchange; when quorum
+    /// (``SinkSettings/queueType``) also `x-queue-type` `quorum` and `x-delivery-limit` =
+    /// ``SinkSettings/maxDeliveries``, so that the broker itself dead-letters a message that was returned
+    /// more often than that (a sink that crashes on it each time never gets to dead-letter it;
+    /// https://www.rabbitmq.com/docs/quorum-queues#poison-message-handling). The sink's own check
+    /// (``DeliveryCounter``, on the broker's `x-delivery-count`) dead-letters it one delivery earlier, with
+    /// `x-clowder-reason`; the broker's limit is the backstop, and its dead letters carry `x-death`
+    /// (reason `delivery_limit`) instead.
     public static func queueDeclaration(settings: SinkSettings, definition: SinkDefinition) -> QueueDeclaration {
-        QueueDeclaration(
+        let quorum = settings.queueType == "quorum"
+        return QueueDeclaration(
             name: definition.queue, durable: true, deadLetterExchange: settings.deadLetterExchange,
-            queueType: settings.queueType == "classic" ? nil : settings.queueType)
+            queueType: quorum ? "quorum" : nil, deliveryLimit: quorum ? Int64(settings.maxDeliveries) : nil)
+    }
+
+    /// The dead-letter queue: durable, of the sinks' queue type (a quorum queue on a cluster, so that dead
+    /// letters survive the loss of a node).
+    public static func deadLetterQueueDeclaration(settings: SinkSettings) -> QueueDeclaration {
+        QueueDeclaration(
+            name: settings.deadLetterQueue, durable: true, queueType: settings.queueType == "quorum" ? "quorum" : nil)
     }
 
     /// Runs until cancelled, or until a graceful shutdown finished the batch in flight.
@@ -186,10 +204,13 @@ public final class SinkRunner: Sendable {
     /// Declares the dead-letter exchange and its queue, and binds them (idempotent), retrying while the broker is down.
     func declareDeadLetterQueue() async throws {
         var backoff = RetryBackoff(cap: 5)
-        let url = brokerURL
+        var nodes = brokerURLs[...]
         let exchange = ExchangeDeclaration(name: settings.deadLetterExchange)
-        let queue = QueueDeclaration(name: settings.deadLetterQueue, durable: true)
+        let queue = Self.deadLetterQueueDeclaration(settings: settings)
         while true {
+            // One node per attempt, the next one after a failure.
+            let url = nodes.popFirst() ?? brokerURLs[0]
+            if nodes.isEmpty { nodes = brokerURLs[...] }
             let result: Result<Void, any Error> = await withCheckedContinuation { c in
                 DispatchQueue.global().async {
                     c.resume(
@@ -212,12 +233,15 @@ public final class SinkRunner: Sendable {
         }
     }
 
-    /// Up to `batchSize` deliveries: waits for the first as long as needed, then at most `maxDelay` seconds for the rest.
+    /// Deliveries holding up to `batchSize` points or events (a message of several points counts as
+    /// many, by ``MetricsMessage/pointCount(messageID:)``): waits for the first as long as needed, then at
+    /// most `maxDelay` seconds for the rest.
     func collectBatch() async -> [BrokerDelivery] {
         var batch: [BrokerDelivery] = []
-        batch.reserveCapacity(definition.batchSize)
+        batch.reserveCapacity(min(definition.batchSize, definition.prefetch))
         var deadline: ContinuousClock.Instant?
-        while batch.count < definition.batchSize {
+        var items = 0
+        while items < definition.batchSize {
             let timeout: Double
             if let deadline {
                 let left = deadline - .now
@@ -235,16 +259,26 @@ public final class SinkRunner: Sendable {
                 counters.withLock { if $0.firstReceived == nil { $0.firstReceived = .now } }
             }
             batch.append(d)
+            items += MetricsMessage.pointCount(messageID: d.messageID)
         }
         return batch
     }
 
     /// Decodes, writes, dead-letters and acknowledges one batch.
+    ///
+    /// A message of several points (``MetricsMessage/decodeAll(_:messageID:)``) gives one
+    /// ``SinkMessage`` per point, each with its own id (`<key id>:<batch id>:<index>`), so the stores'
+    /// idempotency holds point by point: a message written in part before (a sink that crashed
+    /// between two writes, a message published twice) is written whole again and each point counts once.
+    /// When any of its points is at fault (undecodable, or refused by the destination) the whole
+    /// message is dead-lettered, its reason naming those points (`points[j]`); its other points are
+    /// written, and replaying the dead letter later writes them again harmlessly.
     /// - Returns: false when the batch was left unacknowledged because shutdown's grace expired.
     func process(_ batch: [BrokerDelivery], deadline: () -> ContinuousClock.Instant?) async throws -> Bool {
         var messages: [SinkMessage] = []
         var sources: [Int] = []  // index in `batch` of each message
-        var dead: [(Int, String)] = []
+        var positions: [Int?] = []  // its place `j` in a message of several points (`points[j]`), nil for a single message
+        var faults: [Int: [String]] = [:]  // index in `batch` → what is wrong with it
         messages.reserveCapacity(batch.count)
         let limit = settings.maxDeliveries
         var suspect = false
@@ -252,35 +286,56 @@ public final class SinkRunner: Sendable {
         let deliveries = deliveryCounts.withLock { c in zip(batch, ids).map { c.record($0, id: $1) } }
         for (i, d) in batch.enumerated() {
             if deliveries[i] > limit {
-                dead.append(
-                    (
-                        i,
-                        "delivered \(deliveries[i]) times (CLOWDER_SINK_MAX_DELIVERIES=\(limit)): earlier deliveries were "
-                            + "never acknowledged (a sink stopped, crashed or lost its connection while holding it)"
-                    ))
+                faults[i] = [
+                    "delivered \(deliveries[i]) times (CLOWDER_SINK_MAX_DELIVERIES=\(limit)): earlier deliveries were "
+                        + "never acknowledged (a sink stopped, crashed or lost its connection while holding it)"
+                ]
                 continue
             }
             if deliveries[i] > 1 { suspect = true }
             do {
-                let decoded = try MetricsMessage.decode(d.body)
-                messages.append(SinkMessage(messageID: ids[i], decoded: decoded))
-                sources.append(i)
+                let items = try MetricsMessage.decodeAll(d.body, messageID: ids[i])
+                for (j, item) in items.enumerated() {
+                    switch item.decoded {
+                    case .success(let decoded):
+                        messages.append(SinkMessage(messageID: item.messageID ?? "\(ids[i]):\(j)", decoded: decoded))
+                        sources.append(i)
+                        positions.append(item.position)
+                    case .failure(let error):
+                        faults[i, default: []].append("undecodable message: \(error)")
+                    }
+                }
             } catch {
-                dead.append((i, "undecodable message: \(error)"))
+                faults[i] = ["undecodable message: \(error)"]
             }
         }
         var rejected: [(Int, String)] = []
         if suspect {
-            // Redelivered messages: one write per message, so that whatever failed before is pinned on its own message.
-            for k in messages.indices {
-                guard let r = try await writeResolving(messages[k...k], deadline: deadline) else { return false }
+            // Redelivered messages: one write per message (all the points of a message together), so that
+            // whatever failed before is pinned on its own message.
+            var start = 0
+            while start < messages.count {
+                var end = start + 1
+                while end < messages.count, sources[end] == sources[start] { end += 1 }
+                guard let r = try await writeResolving(messages[start..<end], deadline: deadline) else { return false }
                 rejected += r
+                start = end
             }
         } else {
-            guard let r = try await writeResolving(messages[...], deadline: deadline) else { return false }
-            rejected = r
+            // At most batchSize points or events per write, however many a message holds.
+            for start in stride(from: 0, to: messages.count, by: definition.batchSize) {
+                let chunk = messages[start..<min(messages.count, start + definition.batchSize)]
+                guard let r = try await writeResolving(chunk, deadline: deadline) else { return false }
+                rejected += r
+            }
         }
-        for (index, reason) in rejected { dead.append((sources[index], reason)) }
+        for (index, reason) in rejected {
+            let named = positions[index].map { "points[\($0)] (\(messages[index].messageID)): \(reason)" } ?? reason
+            faults[sources[index], default: []].append(named)
+        }
+        let dead = faults.sorted { $0.key < $1.key }.map { i, reasons in
+            (i, reasons.count == 1 ? reasons[0] : "\(reasons.count) points at fault: " + reasons.joined(separator: "; "))
+        }
         if !dead.isEmpty {
             guard try await publishDeadLetters(dead.map { (batch[$0.0], $0.1) }, deadline: deadline) else { return false }
         }

@@ -19,7 +19,8 @@ public enum LoadGenerator {
     /// - Throws: ``SinkError`` (config) or the broker's error.
     @discardableResult
     public static func publish(settings: SinkSettings, count: Int, run: String, startMilliseconds: Int64) async throws -> Int64 {
-        let url = try BrokerURL(settings.amqpURL)
+        let urls = try BrokerURL.list(settings.amqpURL)
+        let url = urls[0]
         let exchange = ExchangeDeclaration(name: settings.exchange)
         let queues = settings.sinks.map { SinkRunner.queueDeclaration(settings: settings, definition: $0) }
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
@@ -36,7 +37,7 @@ public enum LoadGenerator {
                     })
             }
         }
-        let publisher = BrokerPublisher(url: url, exchange: exchange)
+        let publisher = BrokerPublisher(urls: urls, exchange: exchange)
         publisher.start()
         defer { Task { await publisher.shutdown() } }
         guard await publisher.waitUntilConnected(timeout: 30) else {

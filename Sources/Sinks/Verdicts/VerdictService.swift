@@ -66,8 +66,8 @@ public final class VerdictService: Service, Sendable {
     public init(settings: VerdictSettings, logger: Logger = Logger(label: "clowder.sink.verdicts")) throws {
         self.settings = settings
         self.logger = logger
-        let url: BrokerURL
-        do { url = try BrokerURL(settings.amqpURL) } catch {
+        let urls: [BrokerURL]
+        do { urls = try BrokerURL.list(settings.amqpURL) } catch {
             throw SinkError.config(key: "CLOWDER_SINK_AMQP_URL", value: BrokerURL.redacted(settings.amqpURL), expected: "\(error)")
         }
         let exchange = ExchangeDeclaration(name: settings.exchange)
@@ -75,8 +75,8 @@ public final class VerdictService: Service, Sendable {
         let queue = QueueDeclaration(
             name: settings.queue, durable: true,
             messageTTLMilliseconds: Int64(settings.policy.forgetAfter * 1000), maxLength: 100_000)
-        consumer = BrokerConsumer(url: url, exchange: exchange, queue: queue, prefetch: 500, logger: logger)
-        publisher = BrokerPublisher(url: url, exchange: exchange, logger: logger)
+        consumer = BrokerConsumer(urls: urls, exchange: exchange, queue: queue, prefetch: 500, logger: logger)
+        publisher = BrokerPublisher(urls: urls, exchange: exchange, logger: logger)
         board = Mutex(VerdictBoard(policy: settings.policy))
     }
 

@@ -1,3 +1,4 @@
+import Broker
 import Configuration
 import Logging
 #if canImport(Glibc)
@@ -61,8 +62,10 @@ public struct VerdictSettings: Sendable {
     public init(reader: ConfigReader) throws {
         var p = KeyReader(reader: reader)
         let url = p.string("CLOWDER_SINK_AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/")
-        if !(url.hasPrefix("amqp://") || url.hasPrefix("amqps://")) {
-            p.fail("CLOWDER_SINK_AMQP_URL", url, "a URL like amqp://user:password@host:5672/vhost")
+        do { _ = try BrokerURL.list(url) } catch {
+            p.fail(
+                "CLOWDER_SINK_AMQP_URL", BrokerURL.redacted(url),
+                "a URL like amqp://user:password@host:5672/vhost, or several separated by commas (\((error as? BrokerError)?.message ?? "\(error)"))")
         }
         let exchange = p.string("CLOWDER_SINK_EXCHANGE", default: "clowder.metrics")
         if exchange.isEmpty { p.fail("CLOWDER_SINK_EXCHANGE", exchange, "an exchange name") }
