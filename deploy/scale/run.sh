@@ -4,7 +4,8 @@
 #      writing PostgreSQL through a quorum queue), on an empty database;
 #   2. AGENTS clowder-agent processes tail logs from ../shared/tools/gen-clowder-log (a chunk a second,
 #      as NGINX would write them) and send through the NGINX balancer, while, mid-stream:
-#        - RabbitMQ node 1 (the quorum queue's first leader; ingest 1 and sink 1 start on it) is stopped
+#        - RabbitMQ node 1 (the quorum queue's first leader; ingest 1 and sink 1 start on it and move to
+#          the next node of their broker list) is stopped
 #          with `rabbitmqctl -n scale1@localhost stop_app` and started again (start_app);
 #        - clowder-ingest replica 1 is killed with SIGKILL and started again;
 #        - clowder-sink consumer 2 is killed with SIGKILL and NOT started again: consumer 1 alone takes

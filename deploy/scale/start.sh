@@ -62,6 +62,13 @@ mkdir -p "$WORK"/{pids/rabbitmq,logs,bin,rabbitmq/home}
 NODE_HOST=localhost
 node() { echo "${RABBIT_NODES[$1]}@$NODE_HOST"; }
 amqp_url() { echo "amqp://$AMQP_USER:$AMQP_PASSWORD@127.0.0.1:${RABBIT_PORTS[$1]}/"; }
+# Every node, starting with node $1 (a comma-separated list: after a failed connect or a lost
+# connection the client moves to the next node; each process starts on another one).
+amqp_urls() {
+  local k n=${#RABBIT_NODES[@]} out=()
+  for ((k = 0; k < n; k++)); do out+=("$(amqp_url $(( ($1 + k) % n )))"); done
+  (IFS=,; echo "${out[*]}")
+}
 
 # ---- RabbitMQ: the Erlang cookie, the server's environment, a rabbitmqctl for these nodes
 # The nodes and the CLI read the cookie from $HOME/.erlang.cookie; HOME is this work directory's, so
@@ -190,8 +197,8 @@ CLOWDER_INGEST_PORT=${INGEST_PORTS[$i]}
 # The agents sign for the balancer's address (RFC 9421 @target-uri), not this replica's.
 CLOWDER_INGEST_PUBLIC_URL=http://127.0.0.1:$BALANCER_PORT
 CLOWDER_INGEST_KEYS_FILE=$WORK/keys
-# Each replica starts on another node.
-CLOWDER_INGEST_BROKER_URL=$(amqp_url "$node")
+# Every node of the cluster; each replica starts on another one.
+CLOWDER_INGEST_BROKER_URL=$(amqp_urls "$node")
 CLOWDER_INGEST_RETRY_AFTER=2
 # State of this replica only: never shared between replicas.
 CLOWDER_INGEST_DEDUPE_PATH=$WORK/ingest-$n/dedupe.db
@@ -299,11 +306,11 @@ ENV
 start_sink() { # number (1-based)
   local n=$1 node=$((($1 - 1) % ${#RABBIT_NODES[@]}))
   # Each consumer starts on another node; the settings are otherwise the same (one file).
-  launcher "sink-$n" "export CLOWDER_SINK_AMQP_URL=$(printf %q "$(amqp_url "$node")")" \
+  launcher "sink-$n" "export CLOWDER_SINK_AMQP_URL=$(printf %q "$(amqp_urls "$node")")" \
     "exec $(printf %q "$BIN/clowder-sink") run --env-file $(printf %q "$WORK/sink.env")"
   launch "sink-$n"
 }
-CLOWDER_SINK_AMQP_URL=$(amqp_url 0) "$BIN/clowder-sink" check --env-file "$WORK/sink.env" >"$WORK/logs/sink-check.log" 2>&1 \
+CLOWDER_SINK_AMQP_URL=$(amqp_urls 0) "$BIN/clowder-sink" check --env-file "$WORK/sink.env" >"$WORK/logs/sink-check.log" 2>&1 \
   || fail "clowder-sink check refused $WORK/sink.env: $(tail -3 "$WORK/logs/sink-check.log")"
 for n in $(seq 1 "$SINK_CONSUMERS"); do start_sink "$n"; done
 # Wait until every consumer is on the queue and started (the log says so).
