@@ -39,7 +39,7 @@ struct ScaleOutTests {
     func underFailures() throws {
         let bin = try #require(Self.binaries)
         let work = try Repo.temporaryDirectory("scale")
-        defer { try? FileManager.default.removeItem(at: work) }
+        defer { if ProcessInfo.processInfo.environment["CLOWDER_SCALE_KEEP"] == nil { try? FileManager.default.removeItem(at: work) } }
         var env = ProcessInfo.processInfo.environment
         env["CLOWDER_SHARED_TOOLS"] = Repo.sharedTools.path
         env["CLOWDER_BIN"] = bin.path

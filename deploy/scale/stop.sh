@@ -17,7 +17,7 @@ stop_group() { # pid files...
     [ -s "$f" ] || continue
     pid=$(cat "$f")
     [[ "$pid" =~ ^[0-9]+$ ]] || { rm -f "$f"; continue; }
-    if alive "$pid"; then kill -TERM "$pid" 2>/dev/null && pids+=("$pid") && echo "scale: stopping $(basename "$f" .pid) (pid $pid)"; fi
+    if alive "$pid"; then kill -TERM "$pid" 2>/dev/null && pids+=("$pid") && echo "scale [$(date +%T)]: stopping $(basename "$f" .pid) (pid $pid)"; fi
   done
   for pid in "${pids[@]}"; do
     while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
@@ -28,5 +28,15 @@ stop_group() { # pid files...
 shopt -s nullglob
 stop_group "$WORK"/pids/nginx.pid
 stop_group "$WORK"/pids/ingest-*.pid "$WORK"/pids/sink-*.pid "$WORK"/pids/agent-*.pid
+NODE_HOST=localhost
+[ -f "$WORK/scale.env" ] && . "$WORK/scale.env"
+if [ -x "$WORK/bin/rabbitmqctl" ]; then
+  for f in "$WORK"/pids/rabbitmq/*.pid; do
+    [ -s "$f" ] && alive "$(cat "$f")" || continue
+    echo "scale [$(date +%T)]: rabbitmqctl stop $(basename "$f" .pid)@$NODE_HOST"
+    timeout "$TIMEOUT" "$WORK/bin/rabbitmqctl" -q -n "$(basename "$f" .pid)@$NODE_HOST" stop "$f" >/dev/null 2>&1 &
+  done
+  wait
+fi
 stop_group "$WORK"/pids/rabbitmq/*.pid
-echo "scale: stopped (logs and data stay in $WORK)"
+echo "scale [$(date +%T)]: stopped (logs and data stay in $WORK)"
