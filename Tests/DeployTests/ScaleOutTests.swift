@@ -70,6 +70,12 @@ struct ScaleOutTests {
             #expect(figure?.store == value, "\(name): PostgreSQL holds \(String(describing: figure?.store)), the truth is \(value)")
         }
         #expect(figures["late_lines"]?.store == 0)
+        // One event per resource view, download, upload, delete and extraction, each stored once.
+        let eventKinds = ["view_file", "view_dataset", "view_collection", "view_space", "download_file", "download_dataset",
+                          "download_collection", "uploads", "deletes", "extractions"]
+        let events = eventKinds.reduce(Int64(0)) { $0 + truth[$1, default: 0] }
+        #expect(events > 1_000)
+        #expect(figures["events"]?.store == events, "events: PostgreSQL holds \(String(describing: figures["events"])), the truth is \(events)")
         // The dead-letter queue was listed and is empty.
         #expect(r.stdout.contains("figure dead_letters[clowder.metrics.dlx] messages=0 unacknowledged=0"), "\(r.stdout)")
         // Every failure happened.

@@ -7,6 +7,8 @@
   table (one row per message_id), read with psql.
 - Queues: `rabbitmqctl list_queues name type messages messages_unacknowledged consumers` output;
   every dead-letter queue must hold nothing.
+- Events: the events table holds one row per resource view, download, upload, delete and extraction
+  of the truth (the agents emit one Clowder-style event each, one message each).
 - Also printed: rows per measurement, the agents' own counters (their health files), and how many
   batches NGINX passed on to the other replica (its access log: two upstream addresses).
 
@@ -70,8 +72,16 @@ def main():
     if late:
         problems.append(f"late_lines {late} (lines counted late, not in their window)")
 
+    # Events (CLOWDER_METRICS_EMIT_EVENTS): one per resource view, download, upload, delete and extraction,
+    # each its own message; the store must hold exactly that many.
+    kinds = ["view_file", "view_dataset", "view_collection", "view_space", "download_file", "download_dataset",
+             "download_collection", "uploads", "deletes", "extractions"]
+    want = sum(truth.get(k, 0) for k in kinds)
+    events = int(psql(a.pg_url, "select count(*) from events")[0][0])
+    print(f"figure {'events':<20} truth={want:<14} store={events:<14} {'ok' if events == want else 'DIFFERS'}")
+    if events != want:
+        problems.append(f"events: store {events} != truth {want}")
     counts = psql(a.pg_url, "select measurement, count(*) from points group by measurement order by measurement")
-    events = psql(a.pg_url, "select count(*) from events")[0][0]
     print("rows: " + ", ".join(f"{m} {n}" for m, n in counts) + f"; events {events}")
 
     print("queues (name, type, messages, unacknowledged, consumers):")
