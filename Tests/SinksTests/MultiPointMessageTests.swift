@@ -203,7 +203,7 @@ import Testing
         // The good points of the bad message are written, and every other message.
         let mpInflux = try await TestServers.influxColumns(db: db, "SELECT count(requests), sum(requests) FROM m WHERE k = 'mp'")
         #expect(mpInflux["count"]?.intValue == 3)
-        #expect(mpInflux["sum"]?.intValue == 1 + 2 + 4)
+        #expect(mpInflux["sum"]?.doubleValue == 7, "1 + 2 + 4")
         let goodInflux = try await TestServers.influxColumns(db: db, "SELECT count(requests) FROM m WHERE k = 'good'")
         #expect(goodInflux["count"]?.intValue == 20)
         let lite = try SQLiteDatabase(path: sqlitePath)
