@@ -11,7 +11,7 @@ PACKAGES=(
   nginx-light rabbitmq-server influxdb postgresql
   python3-venv python3-pika iproute2 libcap2-bin procps systemd util-linux openssl curl bc
   goaccess mtail prometheus-blackbox-exporter hyperfine time
-  python3-prometheus-client
+  python3-prometheus-client python3-yaml
   chromium
 )
 missing=()

@@ -14,8 +14,9 @@ if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
 # requests (rate limit, schemathesis, an NGINX start, latency through delay-link's
 # user-space forwarder to ±1.3 ms; regional verdicts whose agent_silent must arrive
 # within a stated second over two delay-links) and fail when both cores are busy with the rest
-# of the suite.
-ALONE=(IngestOutageTests IngestRefusalTests SchemathesisTests NginxConfigTests DelayLinkTests RegionalVerdictTests)
+# of the suite. ScaleOutTests starts a 3-node RabbitMQ cluster, two ingests and two sinks of its own
+# (deploy/scale/run.sh, fixed ports 25xxx) and keeps both cores busy for about a minute.
+ALONE=(IngestOutageTests IngestRefusalTests SchemathesisTests NginxConfigTests DelayLinkTests RegionalVerdictTests ScaleOutTests)
 skips=()
 for s in "${ALONE[@]}"; do skips+=(--skip "$s"); done
 swift test --skip-build "${skips[@]}"
