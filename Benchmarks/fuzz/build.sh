@@ -48,7 +48,7 @@ targets=("$@")
 for t in "${targets[@]}"; do
     case "$t" in
     json)
-        build json "$S"/MetricsModel/{JSONParser,JSONValue,JSONWriter,Batch,ClowderEvent,Point,Message,ModelError}.swift ;;
+        build json "$S"/MetricsModel/{JSONParser,JSONValue,JSONWriter,Batch,ClowderEvent,Point,Message,PointsMessage,ModelError}.swift ;;
     logline)
         build logline -I "$S/CPCRE2" -lpcre2-8 $(find "$S/Parsers" -name '*.swift') ;;
     settings)
