@@ -379,7 +379,7 @@ public final class AccessLogPipeline {
     /// Heap bytes held by the open windows' aggregates: vhost names, counters, distinct-value
     /// counters and request-time histograms (the state whose size must not depend on what clients
     /// send; pending events, bounded by the lines between two takes, are not included).
-    public var stateByteCount: Int {
+    package var stateByteCount: Int {
         var n = 0
         for w in windows {
             for (v, a) in zip(w.vhosts, w.aggregates) {
@@ -393,7 +393,7 @@ public final class AccessLogPipeline {
 
     /// Moves the watermark forward to `epochMilliseconds` (e.g. the wall clock when no line has
     /// arrived for a while), so that idle windows can close. Never moves it back.
-    public func advanceWatermark(toEpochMilliseconds t: Int64) {
+    package func advanceWatermark(toEpochMilliseconds t: Int64) {
         if t > watermark { watermark = t }
     }
 

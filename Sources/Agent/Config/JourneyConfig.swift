@@ -11,7 +11,7 @@ extension Values {
             return v
         }
         let keyFile = try required("JOURNEY_API_KEY_FILE", "a file holding a Clowder API key")
-        do { _ = try JourneyProbe.readKey(keyFile) } catch let e as JourneyError { throw fail("JOURNEY_API_KEY_FILE", keyFile, e.message) }
+        do { _ = try JourneyProbe.readKey(keyFile) } catch let e as AgentError { throw fail("JOURNEY_API_KEY_FILE", keyFile, e.message) }
         let fileID = try required("JOURNEY_FILE_ID", "the id of a file to download each round")
         let datasetID = try required("JOURNEY_DATASET_ID", "the id of a test dataset to upload to (and delete from)")
         for (name, id) in [("JOURNEY_FILE_ID", fileID), ("JOURNEY_DATASET_ID", datasetID)]

@@ -24,7 +24,7 @@ extension Values {
                               source: source(ConfigKeys.prefix + "RABBITMQ_URL"),
                               expected: "RABBITMQ_URL is set, so the agent needs RABBITMQ_CREDENTIALS_FILE: a file holding user:password")
         }
-        do { _ = try RabbitMQQueueProbe.readCredentials(file) } catch let e as QueueProbeError {
+        do { _ = try RabbitMQQueueProbe.readCredentials(file) } catch let e as AgentError {
             throw fail("RABBITMQ_CREDENTIALS_FILE", file, e.message)
         }
         return QueueSettings(url: url, credentialsFile: file, vhost: raw("RABBITMQ_VHOST"), prefixes: list("RABBITMQ_QUEUES"),

@@ -243,13 +243,6 @@ public final class Forwarder: Sendable {
         return text.isEmpty ? "\(outcome.status) (empty body)" : "\(outcome.status) \(text)"
     }
 
-    /// The secret: the file's bytes without trailing whitespace (``SettingValue/secretFile(_:)``).
-    static func readSecret(_ path: String) throws(DeliveryError) -> [UInt8] {
-        do { return try SettingValue.secretFile(path) } catch {
-            throw DeliveryError(.configuration, SettingValue.message(key: "CLOWDER_METRICS_API_KEY_FILE", value: path, expected: error.expected))
-        }
-    }
-
     static func monotonic() -> Double {
         SystemClock.monotonicSeconds()
     }

@@ -224,7 +224,7 @@ public final class Spool: Sendable {
 
     /// The ids of the waiting batches, oldest first.
     /// - Throws: ``DeliveryError`` `.spool`.
-    public func batchIDs() throws(DeliveryError) -> [String] {
+    package func batchIDs() throws(DeliveryError) -> [String] {
         try withDB("list") { db in try db.query("SELECT id FROM batches ORDER BY seq").compactMap { $0[0].text } }
     }
 

@@ -55,7 +55,7 @@ public struct IngestConfiguration: Sendable {
     /// The broker's nodes, in the order they are tried; empty = local journal.
     public var brokerURLs: [BrokerURL] = []
     /// The first of ``brokerURLs``; setting it makes it the only one (nil: none).
-    public var brokerURL: BrokerURL? {
+    package var brokerURL: BrokerURL? {
         get { brokerURLs.first }
         set { brokerURLs = newValue.map { [$0] } ?? [] }
     }

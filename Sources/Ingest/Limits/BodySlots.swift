@@ -25,5 +25,5 @@ public final class BodySlots: Sendable {
     public func release() { used.wrappingSubtract(1, ordering: .acquiringAndReleasing) }
 
     /// Slots taken now.
-    public var inUse: Int { used.load(ordering: .relaxed) }
+    package var inUse: Int { used.load(ordering: .relaxed) }
 }

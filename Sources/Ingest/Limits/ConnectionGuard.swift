@@ -32,11 +32,11 @@ public final class ConnectionLimits: Sendable {
     }
 
     /// Connections open now.
-    public var openConnections: Int { open.load(ordering: .relaxed) }
+    package var openConnections: Int { open.load(ordering: .relaxed) }
     /// Connections closed because `maxConnections` were open.
-    public var refusedConnections: Int { refused.load(ordering: .relaxed) }
+    package var refusedConnections: Int { refused.load(ordering: .relaxed) }
     /// Connections closed by the header or body deadline.
-    public var timedOutConnections: Int { timedOut.load(ordering: .relaxed) }
+    package var timedOutConnections: Int { timedOut.load(ordering: .relaxed) }
 }
 
 /// The channel handler applying ``ConnectionLimits`` to one connection

@@ -36,7 +36,7 @@ final class JourneyProbe {
     /// What the last round wants the operator to read (errors first).
     private(set) var messages: [(error: Bool, text: String)] = []
 
-    /// - Throws: ``JourneyError`` when the key file cannot be read or holds no key.
+    /// - Throws: ``AgentError`` `.journey` when the key file cannot be read or holds no key.
     init(settings: JourneySettings) throws {
         self.settings = settings
         apiKey = try Self.readKey(settings.apiKeyFile)
@@ -46,11 +46,11 @@ final class JourneyProbe {
     static func readKey(_ path: String) throws -> String {
         let data: [UInt8]
         do { data = try FileContents.read(path, limit: 64 << 10) } catch {
-            throw JourneyError(message: "CLOWDER_METRICS_JOURNEY_API_KEY_FILE=\(path): cannot read this file (\(error))")
+            throw AgentError(.journey, "CLOWDER_METRICS_JOURNEY_API_KEY_FILE=\(path): cannot read this file (\(error))", underlying: error)
         }
         let key = String(decoding: data, as: UTF8.self).trimmingWhitespace
         guard !key.isEmpty, !key.contains("\n") else {
-            throw JourneyError(message: "CLOWDER_METRICS_JOURNEY_API_KEY_FILE=\(path): the file must hold one Clowder API key")
+            throw AgentError(.journey, "CLOWDER_METRICS_JOURNEY_API_KEY_FILE=\(path): the file must hold one Clowder API key")
         }
         return key
     }
@@ -262,10 +262,4 @@ final class JourneyProbe {
     static func excerpt(_ body: [UInt8]) -> String {
         Array(body.prefix(120)).withUnsafeBytes { AccessLogPipeline.printable($0) }
     }
-}
-
-/// Why the journey probe cannot be set up: one line naming the setting and file.
-struct JourneyError: Error, Sendable, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }

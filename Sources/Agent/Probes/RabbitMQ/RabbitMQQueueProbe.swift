@@ -40,7 +40,7 @@ final class RabbitMQQueueProbe {
     ///   - vhost: only this virtual host, or nil for all.
     ///   - prefixes: queue name prefixes to report, e.g. `["extractors.", "error."]`; empty: all.
     ///   - timeout: seconds per request.
-    /// - Throws: ``QueueProbeError`` naming the file when it cannot be read or holds no `user:password`.
+    /// - Throws: ``AgentError`` `.queueProbe` naming the file when it cannot be read or holds no `user:password`.
     init(url: String, credentialsFile: String, vhost: String? = nil, prefixes: [String] = [], timeout: Double = 10) throws {
         var u = url
         while u.hasSuffix("/") { u.removeLast() }
@@ -55,11 +55,11 @@ final class RabbitMQQueueProbe {
     static func readCredentials(_ path: String) throws -> (user: String, password: String) {
         let data: [UInt8]
         do { data = try FileContents.read(path, limit: 64 << 10) } catch {
-            throw QueueProbeError(message: "CLOWDER_METRICS_RABBITMQ_CREDENTIALS_FILE=\(path): cannot read this file (\(error))")
+            throw AgentError(.queueProbe, "CLOWDER_METRICS_RABBITMQ_CREDENTIALS_FILE=\(path): cannot read this file (\(error))", underlying: error)
         }
         let line = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
         guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
-            throw QueueProbeError(message: "CLOWDER_METRICS_RABBITMQ_CREDENTIALS_FILE=\(path): the first line must be user:password")
+            throw AgentError(.queueProbe, "CLOWDER_METRICS_RABBITMQ_CREDENTIALS_FILE=\(path): the first line must be user:password")
         }
         return (String(line[..<colon]), String(line[line.index(after: colon)...]))
     }
@@ -83,21 +83,21 @@ final class RabbitMQQueueProbe {
     }
 
     /// One round: the queues now. Blocks for at most the timeout.
-    func run(tags: [String: String], timeNanoseconds: Int64) -> Result<[Point], QueueProbeError> {
+    func run(tags: [String: String], timeNanoseconds: Int64) -> Result<[Point], AgentError> {
         let r = exchange.perform("GET", requestURL, headers: [("Accept", "application/json")], basicAuth: credentials,
                                  timeout: timeout)
-        if let f = r.failure { return .failure(QueueProbeError(message: "\(requestURL): \(f.outcome): \(f.message)")) }
+        if let f = r.failure { return .failure(AgentError(.queueProbe, "\(requestURL): \(f.outcome): \(f.message)")) }
         guard r.status == 200 else {
             let hint = r.status == 401 ? " (wrong user or password in the credentials file)"
                 : r.status == 404 ? " (is rabbitmq_management enabled? `rabbitmq-plugins enable rabbitmq_management`)" : ""
-            return .failure(QueueProbeError(message: "\(requestURL): status \(r.status)\(hint)"))
+            return .failure(AgentError(.queueProbe, "\(requestURL): status \(r.status)\(hint)"))
         }
         let json: JSONValue
         do { json = try JSONValue(parsing: r.body) } catch {
-            return .failure(QueueProbeError(message: "\(requestURL): the answer is not JSON: \(error)"))
+            return .failure(AgentError(.queueProbe, "\(requestURL): the answer is not JSON: \(error)", underlying: error))
         }
         guard let queues = json.arrayValue else {
-            return .failure(QueueProbeError(message: "\(requestURL): expected a JSON array of queues"))
+            return .failure(AgentError(.queueProbe, "\(requestURL): expected a JSON array of queues"))
         }
         var points: [Point] = []
         for q in queues {
@@ -139,12 +139,6 @@ final class RabbitMQQueueProbe {
         f["idle"] = .int(consumers == 0 && ready > 0 ? 1 : 0)
         return Point(measurement: "rabbitmq_queue", tags: t, fields: f, timeNanoseconds: timeNanoseconds)
     }
-}
-
-/// Why a queue round failed: one line naming the URL or file.
-struct QueueProbeError: Error, Sendable, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }
 
 extension String {

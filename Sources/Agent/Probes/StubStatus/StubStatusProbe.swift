@@ -27,22 +27,16 @@ public final class StubStatusProbe {
 
     /// Fetches and parses the page once. Blocks the calling thread.
     /// - Returns: the counters, or a one-line reason (HTTP failure or unreadable page).
-    public func run() -> Result<StubStatus, StubStatusFailure> { run(stop: nil) }
+    public func run() -> Result<StubStatus, AgentError> { run(stop: nil) }
 
-    func run(stop: ProbeStopSignal?) -> Result<StubStatus, StubStatusFailure> {
+    func run(stop: ProbeStopSignal?) -> Result<StubStatus, AgentError> {
         let r = http.run(stop: stop)
         guard r.outcome == .success else {
-            return .failure(StubStatusFailure(message: "stub_status \(url): \(r.outcome.rawValue): \(r.message ?? "")"))
+            return .failure(AgentError(.stubStatus, "stub_status \(url): \(r.outcome.rawValue): \(r.message ?? "")"))
         }
         guard let s = StubStatus(parsing: http.lastBody) else {
-            return .failure(StubStatusFailure(message: "stub_status \(url): not an NGINX stub_status page"))
+            return .failure(AgentError(.stubStatus, "stub_status \(url): not an NGINX stub_status page"))
         }
         return .success(s)
     }
-}
-
-/// Why a stub_status page could not be read.
-public struct StubStatusFailure: Error, Sendable, Hashable {
-    /// One line naming the URL and the problem.
-    public var message: String
 }
