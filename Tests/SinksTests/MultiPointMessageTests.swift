@@ -42,21 +42,12 @@ import Testing
             TestServers.sink("sqlite", exchange: exchange, batchSize: 250, .sqlite(path: sqlitePath, tablePrefix: "")),
         ]
         let pg = try PostgresDestination(url: TestServers.postgresURL, tablePrefix: prefix, logger: TestServers.logger)
-        let conn = try AMQPConnection(url: try BrokerURL(TestServers.amqpURL))
+        let topology = try SinkTopology(settings: settings, exchange: exchange, definitions: definitions)
         defer {
-            for d in definitions { try? conn.deleteQueue(d.queue) }
-            try? conn.deleteQueue(settings.deadLetterQueue)
-            try? conn.deleteExchange(exchange)
-            try? conn.deleteExchange(settings.deadLetterExchange)
-            conn.close()
+            topology.remove()
             Task { await TestServers.dropInfluxDatabase(db); try? await pg.dropTables(); await pg.shutdown() }
         }
-        try conn.declareExchange(ExchangeDeclaration(name: exchange))
-        for d in definitions {
-            let q = SinkRunner.queueDeclaration(settings: settings, definition: d)
-            _ = try conn.declareQueue(q)
-            try conn.bindQueue(q.name, exchange: exchange)
-        }
+        try topology.declare()
 
         let w = Workload(batch: "mp", pointCount: 1_300, eventCount: 60)
         let batchID = "agent-1:\(UUID().uuidString.lowercased())"
@@ -106,7 +97,7 @@ import Testing
         for r in runners { r.stop() }
         for t in tasks { try await t.value }
         #expect(runners.allSatisfy { $0.stats.deadLettered == 0 })
-        #expect(try conn.get(queue: settings.deadLetterQueue) == nil, "the dead-letter queue is empty")
+        #expect(try topology.connection.get(queue: settings.deadLetterQueue) == nil, "the dead-letter queue is empty")
 
         // Every store: 1,300 points once each, Σ requests by plain arithmetic (100 cycles of 1…13), 60 events.
         let total = w.totalRequests
@@ -139,13 +130,9 @@ import Testing
             TestServers.sink("influx", exchange: exchange, batchSize: 50, .influx(InfluxConfiguration(url: TestServers.influxURL, database: db))),
             TestServers.sink("sqlite", exchange: exchange, batchSize: 50, .sqlite(path: sqlitePath, tablePrefix: "")),
         ]
-        let conn = try AMQPConnection(url: try BrokerURL(TestServers.amqpURL))
+        let topology = try SinkTopology(settings: settings, exchange: exchange, definitions: definitions)
         defer {
-            for d in definitions { try? conn.deleteQueue(d.queue) }
-            try? conn.deleteQueue(settings.deadLetterQueue)
-            try? conn.deleteExchange(exchange)
-            try? conn.deleteExchange(settings.deadLetterExchange)
-            conn.close()
+            topology.remove()
             Task { await TestServers.dropInfluxDatabase(db) }
         }
         let t0 = Workload.baseMilliseconds * 1_000_000
@@ -184,7 +171,7 @@ import Testing
         for t in tasks { try await t.value }
 
         var dead: [String: [String: String]] = [:]
-        while let d = try conn.get(queue: settings.deadLetterQueue) {
+        while let d = try topology.connection.get(queue: settings.deadLetterQueue) {
             dead[d.headers["x-clowder-sink"] ?? "?", default: [:]][d.messageID ?? "?"] = d.headers["x-clowder-reason"] ?? ""
             if d.messageID == "mp:0-4" { #expect(d.body == mixed.body, "the dead letter is the message as published") }
         }

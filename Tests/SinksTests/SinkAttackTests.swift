@@ -36,22 +36,13 @@ import Testing
             TestServers.sink("sqlite", exchange: exchange, batchSize: 400, .sqlite(path: sqlitePath, tablePrefix: "")),
         ]
         let pg = try PostgresDestination(url: TestServers.postgresURL, tablePrefix: prefix, logger: TestServers.logger)
-        let conn = try AMQPConnection(url: try BrokerURL(TestServers.amqpURL))
+        let topology = try SinkTopology(settings: settings, exchange: exchange, definitions: definitions)
         defer {
-            for d in definitions { try? conn.deleteQueue(d.queue) }
-            try? conn.deleteQueue(settings.deadLetterQueue)
-            try? conn.deleteExchange(exchange)
-            try? conn.deleteExchange(settings.deadLetterExchange)
-            conn.close()
+            topology.remove()
             Task { await TestServers.dropInfluxDatabase(db); try? await pg.dropTables(); await pg.shutdown() }
         }
         // The sinks' queues, declared as the sinks declare them, so that the poison is in each before they start.
-        try conn.declareExchange(ExchangeDeclaration(name: exchange))
-        for d in definitions {
-            let q = SinkRunner.queueDeclaration(settings: settings, definition: d)
-            _ = try conn.declareQueue(q)
-            try conn.bindQueue(q.name, exchange: exchange)
-        }
+        try topology.declare()
 
         // Class 4, poison redelivered: a message that crashed its consumer three times. Each crash is a consumer
         // that took it (basic.get, no ack) and died (connection closed): the quorum queue counts the returns.
@@ -124,7 +115,7 @@ import Testing
 
         // The dead letters: sink → message id → reason.
         var dead: [String: [String: String]] = [:]
-        while let d = try conn.get(queue: settings.deadLetterQueue) {
+        while let d = try topology.connection.get(queue: settings.deadLetterQueue) {
             let sink = d.headers["x-clowder-sink"] ?? "?"
             #expect(dead[sink, default: [:]][d.messageID ?? "?"] == nil, "dead-lettered twice: \(sink) \(d.messageID ?? "?")")
             dead[sink, default: [:]][d.messageID ?? "?"] = d.headers["x-clowder-reason"] ?? ""
