@@ -32,6 +32,19 @@ crypto_flags() {
     CRYPTO=(-I "$bin/Modules" "${maps[@]}" "${objs[@]}" -lstdc++)
 }
 
+# SystemSupport (the file reads of SettingsFile and KeyStore) from the same debug build: its module, its objects,
+# the C module maps it imports and the libraries they link.
+system_flags() {
+    local bin="$root/.build/debug"
+    [[ -d "$bin/Modules" ]] || bin="$root/.build/$(uname -m)-unknown-linux-gnu/debug"
+    [[ -f "$bin/Modules/SystemSupport.swiftmodule" ]] || { echo "no SystemSupport module in $bin: run 'swift build' in $root first" >&2; exit 1; }
+    # `package` declarations (FileContents) are visible to the same -package-name: SwiftPM's identity of the root
+    # package, the checkout folder's name in lower case with other characters as `_`.
+    local pkg; pkg=$(basename "$root" | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9_]/_/g')
+    SYSTEM=(-package-name "$pkg" -I "$bin/Modules" -Xcc "-fmodule-map-file=$S/CCurl/module.modulemap" -Xcc "-fmodule-map-file=$S/CZlib/module.modulemap"
+        $(find "$bin/SystemSupport.build" -name '*.o') -lcurl -lz)
+}
+
 build() {
     local name="$1"; shift
     local flags=("${asan[@]}")
@@ -52,13 +65,15 @@ for t in "${targets[@]}"; do
     logline)
         build logline -I "$S/CPCRE2" -lpcre2-8 $(find "$S/Parsers" -name '*.swift') ;;
     settings)
-        build settings "$S"/Agent/Config/{SettingsFile,ConfigError,Trimming}.swift ;;
+        system_flags
+        build settings "${SYSTEM[@]}" "$S"/Agent/Config/{SettingsFile,ConfigError,Trimming}.swift ;;
     signature)
         crypto_flags
         build signature "${CRYPTO[@]}" $(find "$S/MetricsModel" -name '*.swift') ;;
     keys)
         crypto_flags
-        build keys "${CRYPTO[@]}" "$S"/Ingest/Auth/KeyStore.swift "$S"/Ingest/IngestError.swift ;;
+        system_flags
+        build keys "${CRYPTO[@]}" "${SYSTEM[@]}" "$S"/Ingest/Auth/KeyStore.swift "$S"/Ingest/IngestError.swift ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
     esac
 done
