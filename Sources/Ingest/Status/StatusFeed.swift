@@ -47,8 +47,9 @@ struct StatusFeed: Service {
                 }
                 // A verdict comes from `clowder-sink verdicts`, which publishes without `key_id`; one that
                 // carries the ingest's stamp came from a client (the ingest refuses the measurement, an older
-                // replica may not have) and is never shown.
-                let throughIngestKey = (try? JSONValue(parsing: d.body))?["key_id"] != nil
+                // replica may not have) and is never shown. Read only for a verdict: every other message of the
+                // stream is parsed once, by `decodeAll`.
+                func throughIngestKey() -> Bool { (try? JSONValue(parsing: d.body))?["key_id"] != nil }
                 // Rounds are events (one per message); verdicts are points, alone or several to a message.
                 for case .success(let decoded) in items.map(\.decoded) {
                     do {
@@ -62,7 +63,7 @@ struct StatusFeed: Service {
                                 try store.record(round)
                             }
                         case .point(let p):
-                            if p.measurement == "service_verdict", throughIngestKey {
+                            if p.measurement == "service_verdict", throughIngestKey() {
                                 logger.warning("status feed: a service_verdict published through an ingest key, ignored")
                                 break
                             }
